@@ -1,0 +1,83 @@
+"""Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Shishi citizen intake desk")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="migrate, then serve the web chat (and Telegram when configured)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    units = commands.add_parser("units", help="units and routing rules")
+    units_actions = units.add_subparsers(dest="action", required=True)
+    units_actions.add_parser("list", help="one unit a line: code, a tab, the name")
+    load = units_actions.add_parser("load", help="load units and routing rules from a TOML file")
+    load.add_argument("file", type=Path)
+    return parser
+
+
+def _upgrade(settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    if settings.embedded:
+        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.url)
+
+
+async def _units(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_database, read_units_file
+    from handlers.units import UnitDataError, list_units, load_units
+
+    db = open_database(settings)
+    try:
+        if args.action == "list":
+            for code, name in await list_units(db):
+                print(f"{code}\t{name}")
+            return 0
+        units, rules = read_units_file(args.file)
+        try:
+            count = await load_units(db, units, rules)
+        except UnitDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"loaded {count} units and {len(rules)} routing rules")
+        return 0
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    command = args.command or "run"
+    if command == "db":
+        _upgrade(settings)
+        print("database is up to date")
+        return 0
+    if command == "units":
+        _upgrade(settings)
+        return asyncio.run(_units(settings, args))
+    from bot.app import serve
+
+    _upgrade(settings)
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The composition root: settings → database → desk → channels → sender → HTTP server. Wired once, here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.webchat import WebChat
+from bot.config import Settings
+from bot.i18n import load_translator
+from bot.sender import OutboxSender, Transport
+from handlers.desk import Desk
+from handlers.emergency import DEFAULT_WORDS
+from handlers.i18n import Translator
+from handlers.turn import Clock, Rules, system_clock
+from handlers.units import has_units, load_units
+from storage.crypto import FieldCipher, load_or_create_secret
+from storage.uow import Database
+
+log = logging.getLogger("shishi")
+
+DEMO_UNITS = Path(__file__).resolve().parent.parent / "demo" / "hanzhong.toml"
+
+
+def cipher_for(settings: Settings) -> FieldCipher:
+    if settings.shishi_secret_key is not None:
+        return FieldCipher.from_secret(settings.shishi_secret_key.get_secret_value())
+    return FieldCipher.from_secret(load_or_create_secret(settings.shishi_data_dir))
+
+
+def rules_for(settings: Settings) -> Rules:
+    return Rules(
+        ticket_prefix=settings.ticket_prefix,
+        timezone=settings.timezone,
+        default_locale=settings.default_locale,
+        max_tickets_per_day=settings.max_tickets_per_day,
+        emergency_words=DEFAULT_WORDS,
+    )
+
+
+def open_database(settings: Settings) -> Database:
+    if settings.embedded:
+        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(settings.url, cipher_for(settings))
+
+
+def read_units_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return list(data.get("unit", [])), list(data.get("rule", []))
+
+
+async def load_demo_if_wanted(settings: Settings, db: Database) -> None:
+    wanted = settings.shishi_demo.lower()
+    if wanted == "no" or (wanted == "auto" and not settings.embedded):
+        return
+    if await has_units(db):
+        return
+    units, rules = read_units_file(DEMO_UNITS)
+    count = await load_units(db, units, rules)
+    log.info("loaded %d demo units", count)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    translator: Translator
+    desk: Desk
+    webchat: WebChat
+    sender: OutboxSender
+    app: web.Application
+    background: list[Any] = field(default_factory=list)
+
+
+def polite_errors(translator: Translator) -> Any:
+    """No stack trace or internal detail ever reaches a user: unexpected errors become a short apology."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except web.HTTPException as error:
+            if error.status < 500:
+                if error.status == 413:
+                    text = translator(translator.locale_for(request.headers.get("Accept-Language")), "error.too_large")
+                    return web.json_response({"error": text}, status=413)
+                raise
+            log.error("HTTP %s on %s", error.status, request.path)
+        except Exception as error:
+            log.exception("unexpected %s on %s", type(error).__name__, request.path)
+        locale = translator.locale_for(request.headers.get("Accept-Language"))
+        return web.json_response({"error": translator(locale, "error.internal")}, status=500)
+
+    return middleware
+
+
+def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
+    db = open_database(settings)
+    translator = load_translator(settings.default_locale)
+    desk = Desk(db, translator, rules_for(settings), clock)
+    webchat = WebChat(desk, db, translator, settings)
+    transports: list[Transport] = [webchat.transport]
+    app = web.Application(client_max_size=settings.webchat_max_body, middlewares=[polite_errors(translator)])
+    webchat.install(app)
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok = await db.ping()
+        return web.json_response(
+            {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
+            status=200 if ok else 503,
+        )
+
+    app.router.add_get("/healthz", healthz)
+    sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
+    webchat.on_handled.append(lambda handled: sender.wake())
+    return Services(settings, db, translator, desk, webchat, sender, app)
+
+
+async def serve(settings: Settings) -> None:
+    services = build(settings)
+    await load_demo_if_wanted(settings, services.db)
+    runner = web.AppRunner(services.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    services.sender.start()
+    log.info("web chat on http://%s:%d/", settings.http_host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await services.sender.stop()
+        await runner.cleanup()
+        await services.db.dispose()

@@ -1,0 +1,47 @@
+"""Settings from the environment or .env (the contract in shared/DESIGN.md, listed in .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    database_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_rate_per_second: float = 30.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    shishi_data_dir: Path = Path("./data")
+    shishi_secret_key: SecretStr | None = None
+    shishi_demo: str = Field(default="auto", description="auto | yes | no: load demo units on an empty database")
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    ticket_prefix: str = "HZ"
+    max_tickets_per_day: int = 5
+    webchat_allowed_origins: str = ""  # comma-separated extra origins allowed to open the web chat socket
+    webchat_frame_ancestors: str = "'self'"  # who may embed the page in a frame (CSP frame-ancestors)
+    webchat_session_rate: float = 1.0  # messages per second per session, sustained
+    webchat_session_burst: int = 20
+    webchat_address_rate: float = 5.0  # messages per second per client address, sustained
+    webchat_address_burst: int = 40
+    webchat_max_body: int = 512 * 1024  # 100 000 characters must reach the step to be refused politely
+    sender_interval: float = 0.5
+    log_level: str = "INFO"
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.shishi_data_dir / 'shishi.db').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")

@@ -1,0 +1,165 @@
+"""What a citizen can do outside an interview's steps: the menu, help, consent, language, commands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers import engine
+from handlers.engine import Interview
+from handlers.i18n import SUPPORTED
+from handlers.interviews import INTERVIEWS
+from handlers.messages import Button, Reply
+from handlers.tickets import over_daily_cap
+from handlers.turn import Turn
+
+Command = Callable[[Turn, str], Awaitable[None]]
+
+
+def current_interview(turn: Turn) -> Interview | None:
+    name = turn.state.interview
+    return INTERVIEWS.get(name) if name else None
+
+
+def main_menu(turn: Turn, lead: str | None = None) -> Reply:
+    rows: list[tuple[Button, ...]] = []
+    if current_interview(turn) is not None:
+        rows.append((turn.button("menu.continue", "menu:continue"),))
+    cells = [turn.button(i.title, f"menu:{i.name}") for i in INTERVIEWS.values()]
+    rows.extend(tuple(cells[i : i + 2]) for i in range(0, len(cells), 2))
+    rows.append((turn.button("menu.status", "menu:status"), turn.button("menu.lang", "menu:lang")))
+    rows.append((turn.button("menu.help", "menu:help"),))
+    text = turn.t("menu.title")
+    return Reply(text=f"{lead}\n\n{text}" if lead else text, buttons=tuple(rows))
+
+
+def privacy_notice(turn: Turn) -> Reply:
+    return Reply(
+        text=turn.t("consent.notice"),
+        buttons=(
+            (
+                turn.button("consent.agree", "consent:agree"),
+                turn.button("consent.decline", "consent:decline"),
+            ),
+        ),
+    )
+
+
+async def start(turn: Turn, args: str) -> None:
+    if turn.person.consent_at is None:
+        turn.say("welcome")
+        turn.reply(privacy_notice(turn))
+        return
+    turn.reply(main_menu(turn, lead=turn.t("welcome")))
+
+
+async def show_menu(turn: Turn, args: str = "") -> None:
+    turn.reply(main_menu(turn))
+
+
+async def show_help(turn: Turn, args: str = "") -> None:
+    turn.reply(main_menu(turn, lead=turn.t("help.text")))
+
+
+async def cancel(turn: Turn, args: str = "") -> None:
+    if current_interview(turn) is None:
+        turn.reply(main_menu(turn, lead=turn.t("cancel.nothing")))
+        return
+    turn.state.clear()
+    turn.reply(main_menu(turn, lead=turn.t("cancel.done")))
+
+
+async def back(turn: Turn, args: str = "") -> None:
+    interview = current_interview(turn)
+    if interview is None:
+        turn.reply(main_menu(turn))
+        return
+    engine.back(turn, interview)
+
+
+def language_menu(turn: Turn) -> Reply:
+    return Reply(
+        text=turn.t("lang.choose"),
+        buttons=(tuple(Button(turn.translator(code, "lang.name"), f"lang:{code}") for code in SUPPORTED),),
+    )
+
+
+async def choose_language(turn: Turn, args: str = "") -> None:
+    wanted = args.replace("-", "_")
+    matches = [code for code in SUPPORTED if code.lower() == wanted.lower() or code.split("_")[0] == wanted.lower()]
+    if matches:
+        await set_language(turn, matches[0])
+        return
+    turn.reply(language_menu(turn))
+
+
+async def set_language(turn: Turn, code: str) -> None:
+    if code not in SUPPORTED:
+        turn.reply(language_menu(turn))
+        return
+    turn.person.locale = code
+    turn.say("lang.set", name=turn.t("lang.name"))
+    interview = current_interview(turn)
+    if interview is not None:
+        engine.reask(turn, interview)
+    else:
+        turn.reply(main_menu(turn))
+
+
+async def status(turn: Turn, args: str = "") -> None:
+    tickets = await turn.uow.tickets.of_citizen(turn.person.id)
+    if not tickets:
+        turn.reply(main_menu(turn, lead=turn.t("status.none")))
+        return
+    lines = [turn.t("status.title")]
+    for ticket in tickets:
+        lines.append(
+            turn.t(
+                "status.line",
+                number=ticket.number,
+                kind=turn.t(f"kind.{ticket.kind}"),
+                status=turn.t(f"status.{ticket.status}"),
+            )
+        )
+    turn.reply(main_menu(turn, lead="\n".join(lines)))
+
+
+async def begin_interview(turn: Turn, name: str) -> None:
+    interview = INTERVIEWS.get(name)
+    if interview is None:
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    if interview.needs_consent and turn.person.consent_at is None:
+        turn.state.pending = name
+        turn.reply(privacy_notice(turn))
+        return
+    if interview.kind and await over_daily_cap(turn):
+        turn.reply(main_menu(turn, lead=turn.t("ticket.daily_cap", limit=turn.rules.max_tickets_per_day)))
+        return
+    engine.begin(turn, interview)
+
+
+async def consent(turn: Turn, answer: str) -> None:
+    if answer == "agree":
+        turn.person.consent_at = turn.now
+        turn.person.consent_declined = False
+        pending, turn.state.pending = turn.state.pending, None
+        turn.say("consent.thanks")
+        if pending:
+            await begin_interview(turn, pending)
+        else:
+            turn.reply(main_menu(turn))
+        return
+    turn.person.consent_declined = True
+    turn.state.pending = None
+    turn.reply(main_menu(turn, lead=turn.t("consent.declined")))
+
+
+COMMANDS: dict[str, Command] = {
+    "/start": start,
+    "/menu": show_menu,
+    "/help": show_help,
+    "/cancel": cancel,
+    "/back": back,
+    "/lang": choose_language,
+    "/status": status,
+}

@@ -1,0 +1,97 @@
+"""The way out: claim due outbox rows for a channel and settle what happened when they were sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from handlers.turn import Clock
+from storage.uow import Database
+
+MAX_ATTEMPTS = 12
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    kind: str
+    essential: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    platform_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryAfter:
+    """The platform asked us to wait (Telegram 429): never try before `seconds` have passed."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Blocked, deactivated or gone: stop trying, and stop the non-essential messages queued for them."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    retry: bool = True
+
+
+Outcome = Sent | RetryAfter | Unreachable | Failed
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** max(attempts, 1), 300))
+
+
+async def claim(
+    db: Database, channel: str, now: datetime, limit: int, *, exclude: Sequence[str] = ()
+) -> list[Delivery]:
+    async with db() as uow:
+        rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude)
+        batch = [Delivery(r.id, r.channel, r.recipient, r.payload, r.kind, r.essential, r.attempts) for r in rows]
+        await uow.commit()
+        return batch
+
+
+async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Clock) -> None:
+    if not results:
+        return
+    async with db() as uow:
+        now = clock()
+        for message_id, outcome in results:
+            row = await uow.outbox.get(message_id)
+            if row is None or row.status != "sending":
+                continue
+            row.lease_until = None
+            if isinstance(outcome, Sent):
+                row.status, row.sent_at, row.platform_message_id = "sent", now, outcome.platform_id
+            elif isinstance(outcome, RetryAfter):
+                row.status, row.not_before = "pending", now + timedelta(seconds=outcome.seconds)
+                row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failed attempt
+            elif isinstance(outcome, Unreachable):
+                row.status, row.last_error = "unreachable", outcome.reason[:200]
+                await uow.people.mark_unreachable(row.channel, row.recipient, now)
+                await uow.outbox.drop_nonessential(row.channel, row.recipient)
+            elif outcome.retry and row.attempts < MAX_ATTEMPTS:
+                row.status, row.not_before, row.last_error = (
+                    "pending",
+                    now + backoff(row.attempts),
+                    outcome.reason[:200],
+                )
+            else:
+                row.status, row.last_error = "failed", outcome.reason[:200]
+        await uow.commit()

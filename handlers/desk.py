@@ -1,0 +1,108 @@
+"""The one service every channel calls: take an Incoming and, in one transaction, decide and queue replies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from handlers.i18n import Translator
+from handlers.messages import Incoming, Reply
+from handlers.router import dispatch
+from handlers.turn import Clock, Rules, State, Turn, system_clock
+from storage.models import OutboxMessage
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+MAX_UPDATE_KEY = 128
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What the channel needs after commit: was it a repeat, and which chats have new messages."""
+
+    duplicate: bool
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+    @property
+    def touched(self) -> set[tuple[str, str]]:
+        return {(m.channel, m.recipient) for m in self.messages}
+
+
+class Desk:
+    def __init__(self, db: Database, translator: Translator, rules: Rules, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.translator = translator
+        self.rules = rules
+        self.clock = clock
+
+    async def handle(self, incoming: Incoming) -> Handled:
+        """Raises only when the database itself fails, so the platform delivers the update again."""
+        try:
+            return await self._handle(incoming)
+        except Exception as error:
+            if not await self.db.ping():
+                raise
+            # A bug, not an outage: record the update as handled and apologise, so it is not redelivered forever.
+            log.exception("turn failed on %s update (%s)", incoming.channel, type(error).__name__)
+            return await self._apologise(incoming)
+
+    async def _handle(self, incoming: Incoming) -> Handled:
+        now = self.clock()
+        async with self.db() as uow:
+            if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
+                return Handled(duplicate=True)
+            identity = await uow.people.identity(incoming.channel, incoming.chat_id)
+            if identity is None:
+                locale = self.translator.locale_for(incoming.language or self.rules.default_locale)
+                identity = await uow.people.create(incoming.channel, incoming.chat_id, locale, now)
+            else:
+                identity.last_seen_at = now
+                identity.unreachable_at = None
+            person = await uow.people.get(identity.person_id)
+            conversation = await uow.conversations.get_for_update(person.id, now)
+            state = State.from_json(uow.conversations.unseal(conversation))
+            turn = Turn(
+                uow=uow,
+                incoming=incoming,
+                identity=identity,
+                person=person,
+                conversation=conversation,
+                state=state,
+                translator=self.translator,
+                rules=self.rules,
+                now=now,
+            )
+            await dispatch(turn)
+            uow.conversations.seal(conversation, state.interview, state.step, state.to_json(), now)
+            messages = await turn.flush()
+            await uow.commit()
+            return Handled(duplicate=False, messages=messages)
+
+    async def _apologise(self, incoming: Incoming) -> Handled:
+        now = self.clock()
+        async with self.db() as uow:
+            if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
+                return Handled(duplicate=True)
+            identity = await uow.people.identity(incoming.channel, incoming.chat_id)
+            locale = (
+                (await uow.people.get(identity.person_id)).locale
+                if identity
+                else self.translator.locale_for(incoming.language)
+            )
+            message = await uow.outbox.enqueue(
+                OutboxMessage(
+                    channel=incoming.channel,
+                    recipient=incoming.chat_id,
+                    payload=Reply(text=self.translator(locale, "error.internal")).to_payload(),
+                    priority=0,
+                    essential=True,
+                    kind="reply",
+                    status="pending",
+                    attempts=0,
+                    not_before=now,
+                    created_at=now,
+                )
+            )
+            await uow.commit()
+            return Handled(duplicate=False, messages=[message])

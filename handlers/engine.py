@@ -1,0 +1,233 @@
+"""The one engine that runs every interview: ask a step, read the answer, go on, summarise, submit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.inputs import Accepted, Expect, Partial, Rejected
+from handlers.messages import Button, Reply
+from handlers.turn import Turn
+
+CONFIRM = "__confirm__"
+EDIT = "__edit__"
+FAILS_BEFORE_HELP = 3
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    ask: str | Callable[[Turn, Answers], str]  # a message id, or a function for a question built from answers
+    expects: Expect
+    optional: bool = False
+    when: Callable[[Answers], bool] | None = None
+    label: str | None = None  # message id for the summary; default "<interview>.<key>.label"
+    sensitive: bool = False  # asks for sensitive data: needs the separate consent first
+    in_summary: bool = True
+
+    def applies(self, answers: Answers) -> bool:
+        return self.when is None or self.when(answers)
+
+
+@dataclass(frozen=True)
+class Interview:
+    name: str
+    title: str  # message id of the menu entry
+    steps: tuple[Step, ...]
+    on_done: Callable[[Turn, Answers], Awaitable[None]]
+    intro: str | None = None  # message id shown once before the first step
+    needs_consent: bool = True
+    kind: str | None = None  # ticket kind it opens, if any
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
+
+    def applicable(self, answers: Answers) -> list[Step]:
+        return [s for s in self.steps if s.applies(answers)]
+
+    def next_after(self, key: str | None, answers: Answers, editing: bool) -> str:
+        if editing:
+            for step in self.applicable(answers):
+                if step.key not in answers:
+                    return step.key
+            return CONFIRM
+        keys = [s.key for s in self.steps]
+        start = keys.index(key) + 1 if key in keys else 0
+        for step in self.steps[start:]:
+            if step.applies(answers):
+                return step.key
+        return CONFIRM
+
+    def final_answers(self, answers: Answers) -> Answers:
+        return {s.key: answers[s.key] for s in self.applicable(answers) if s.key in answers}
+
+
+def nav_row(turn: Turn, *, optional: bool, back: bool) -> tuple[Button, ...]:
+    row = []
+    if optional:
+        row.append(turn.button("nav.skip", "nav:skip"))
+    if back:
+        row.append(turn.button("nav.back", "nav:back"))
+    row.append(turn.button("nav.cancel", "nav:cancel"))
+    return tuple(row)
+
+
+def question(turn: Turn, interview: Interview, step: Step) -> str:
+    return step.ask(turn, turn.state.answers) if callable(step.ask) else turn.t(step.ask)
+
+
+def prompt(turn: Turn, interview: Interview, key: str, *, lead: str | None = None) -> Reply:
+    """The message that asks a step; `lead` goes first (an error, or a note)."""
+    if key == CONFIRM:
+        return summary(turn, interview, lead=lead)
+    if key == EDIT:
+        return edit_menu(turn, interview, lead=lead)
+    step = interview.step(key)
+    parts = [lead] if lead else []
+    parts.append(question(turn, interview, step))
+    if turn.state.editing and key in turn.state.answers and turn.state.answers[key] is not None:
+        parts.append(turn.t("engine.current_answer", answer=step.expects.show(turn, turn.state.answers[key])))
+    if turn.state.fails >= FAILS_BEFORE_HELP:
+        parts.append(turn.t("engine.fails_optional" if step.optional else "engine.fails_help"))
+    rows = [tuple(r) for r in step.expects.buttons(turn)]
+    if turn.state.fails >= FAILS_BEFORE_HELP and not step.optional:
+        rows.append((turn.button("engine.talk_to_person", "help:person"),))
+    rows.append(nav_row(turn, optional=step.optional, back=bool(turn.state.trail)))
+    request = step.expects.request
+    return Reply(
+        text="\n\n".join(parts),
+        buttons=tuple(rows),
+        request=request,
+        request_label=turn.t(f"request.{request}") if request else None,
+    )
+
+
+def label_of(interview: Interview, step: Step) -> str:
+    return step.label or f"{interview.name}.{step.key}.label"
+
+
+def summary(turn: Turn, interview: Interview, *, lead: str | None = None) -> Reply:
+    lines = [lead] if lead else []
+    lines.append(turn.t("engine.summary_title", title=turn.t(interview.title)))
+    for step in interview.applicable(turn.state.answers):
+        if not step.in_summary:
+            continue
+        value = turn.state.answers.get(step.key)
+        shown = turn.t("engine.skipped") if value is None else step.expects.show(turn, value)
+        lines.append(f"• {turn.t(label_of(interview, step))}: {shown}")
+    lines.append(turn.t("engine.summary_hint"))
+    rows = (
+        (turn.button("engine.submit", "nav:submit"), turn.button("engine.edit", "nav:edit")),
+        (turn.button("nav.back", "nav:back"), turn.button("nav.cancel", "nav:cancel")),
+    )
+    return Reply(text="\n".join(lines), buttons=rows)
+
+
+def edit_menu(turn: Turn, interview: Interview, *, lead: str | None = None) -> Reply:
+    steps = [s for s in interview.applicable(turn.state.answers) if s.in_summary]
+    cells = [Button(turn.t(label_of(interview, s)), f"edit:{s.key}") for s in steps]
+    rows = [tuple(cells[i : i + 2]) for i in range(0, len(cells), 2)]
+    rows.append((turn.button("engine.back_to_summary", "nav:summary"),))
+    text = turn.t("engine.edit_which")
+    return Reply(text=f"{lead}\n\n{text}" if lead else text, buttons=tuple(rows))
+
+
+def go_to(turn: Turn, interview: Interview, key: str, *, lead: str | None = None, remember: bool = True) -> None:
+    if remember and turn.state.step and turn.state.step != key and turn.state.step not in (EDIT,):
+        turn.state.trail.append(turn.state.step)
+    turn.state.step = key
+    turn.state.fails = 0
+    turn.reply(prompt(turn, interview, key, lead=lead))
+
+
+def begin(turn: Turn, interview: Interview) -> None:
+    turn.state.clear()
+    turn.state.interview = interview.name
+    first = interview.next_after(None, {}, editing=False)
+    lead = turn.t(interview.intro) if interview.intro else None
+    turn.state.step = first
+    turn.reply(prompt(turn, interview, first, lead=lead))
+
+
+def reask(turn: Turn, interview: Interview, lead: str | None = None) -> None:
+    turn.reply(prompt(turn, interview, turn.state.step or CONFIRM, lead=lead))
+
+
+async def answer(turn: Turn, interview: Interview) -> None:
+    """Read the citizen's input for the current step; bad input gets the reason and the same step again."""
+    state = turn.state
+    key = state.step or CONFIRM
+    if key in (CONFIRM, EDIT):
+        state.fails += 1
+        reask(turn, interview, lead=turn.t("engine.use_buttons"))
+        return
+    step = interview.step(key)
+    parsed = step.expects.parse(turn, turn.incoming)
+    if isinstance(parsed, Rejected):
+        state.fails += 1
+        reask(turn, interview, lead=turn.t(parsed.msgid, **parsed.params))
+        return
+    if isinstance(parsed, Partial):
+        turn.say(parsed.msgid, **parsed.params)
+        return
+    assert isinstance(parsed, Accepted)
+    await accept(turn, interview, step, parsed.value)
+
+
+async def accept(turn: Turn, interview: Interview, step: Step, value: Any) -> None:
+    state = turn.state
+    state.answers[step.key] = value
+    go_to(turn, interview, interview.next_after(step.key, state.answers, state.editing))
+
+
+async def skip(turn: Turn, interview: Interview) -> None:
+    key = turn.state.step
+    if key in (None, CONFIRM, EDIT) or not interview.step(key).optional:
+        reask(turn, interview, lead=turn.t("engine.cannot_skip"))
+        return
+    await accept(turn, interview, interview.step(key), None)
+
+
+def back(turn: Turn, interview: Interview) -> None:
+    state = turn.state
+    if not state.trail:
+        reask(turn, interview, lead=turn.t("engine.at_first_step"))
+        return
+    previous = state.trail.pop()
+    state.step, state.fails = previous, 0
+    turn.reply(prompt(turn, interview, previous))
+
+
+def open_editor(turn: Turn, interview: Interview) -> None:
+    turn.state.step = EDIT
+    turn.reply(edit_menu(turn, interview))
+
+
+def edit(turn: Turn, interview: Interview, key: str) -> None:
+    valid = {s.key for s in interview.applicable(turn.state.answers) if s.in_summary}
+    if turn.state.step not in (CONFIRM, EDIT) or key not in valid:
+        reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
+    turn.state.editing = True
+    turn.state.step, turn.state.fails = key, 0
+    turn.reply(prompt(turn, interview, key))
+
+
+def show_summary(turn: Turn, interview: Interview) -> None:
+    turn.state.step = CONFIRM
+    turn.reply(summary(turn, interview))
+
+
+async def submit(turn: Turn, interview: Interview) -> None:
+    if turn.state.step != CONFIRM:
+        reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
+    answers = interview.final_answers(turn.state.answers)
+    turn.state.clear()
+    await interview.on_done(turn, answers)

@@ -1,0 +1,261 @@
+"""What a step expects, how it reads an Incoming, and what it says when the input is wrong."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import phonenumbers
+
+from handlers.messages import Button, Incoming, Request
+from handlers.turn import Turn
+from storage.crypto import mask_phone
+
+
+@dataclass(frozen=True)
+class Accepted:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rejected:
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Taken, but the step goes on (a photo of several); the message says so."""
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+Parsed = Accepted | Rejected | Partial
+
+
+class Expect(Protocol):
+    @property
+    def request(self) -> Request | None: ...
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed: ...
+
+    def buttons(self, turn: Turn) -> list[list[Button]]: ...
+
+    def show(self, turn: Turn, value: Any) -> str: ...
+
+
+def _not_text(incoming: Incoming) -> Rejected | None:
+    if incoming.attachments or incoming.location or incoming.contact:
+        return Rejected("input.text_expected")
+    if incoming.choice is not None:
+        return Rejected("input.stale_button")
+    return None
+
+
+def has_meaning(text: str) -> bool:
+    """At least one letter, digit or Chinese character — not only emoji, symbols or spaces."""
+    return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str  # message id
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[Option, ...]
+    columns: int = 2
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        values = [o.value for o in self.options]
+        if incoming.choice is not None:
+            return Accepted(incoming.choice) if incoming.choice in values else Rejected("input.stale_button")
+        if incoming.text is not None:
+            typed = incoming.text.strip()
+            if typed.isdigit() and 1 <= int(typed) <= len(values):
+                return Accepted(values[int(typed) - 1])
+            for option in self.options:
+                if typed.casefold() == turn.t(option.label).casefold():
+                    return Accepted(option.value)
+            return Rejected("input.choose_one")
+        return Rejected("input.choose_one")
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        cells = [Button(turn.t(o.label), o.value) for o in self.options]
+        return [cells[i : i + self.columns] for i in range(0, len(cells), self.columns)]
+
+    def show(self, turn: Turn, value: Any) -> str:
+        for option in self.options:
+            if option.value == value:
+                return turn.t(option.label)
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    min_len: int = 1
+    max_len: int = 2000
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        wrong = _not_text(incoming)
+        if wrong:
+            return wrong
+        text = (incoming.text or "").strip()
+        if not text:
+            return Rejected("input.blank")
+        if len(text) > self.max_len:
+            return Rejected("input.too_long", {"max": self.max_len, "got": len(text)})
+        if not has_meaning(text):
+            return Rejected("input.no_words")
+        if len(text) < self.min_len:
+            return Rejected("input.too_short", {"min": self.min_len})
+        return Accepted(text)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        text = str(value)
+        return text if len(text) <= 200 else text[:200] + "…"
+
+
+def normalise_mobile(raw: str) -> str | None:
+    """A mainland China mobile number as 11 digits, from '138 0013 8000', '+86 138-0013-8000' and the like."""
+    cleaned = re.sub(r"[\s\-()（）]", "", raw)
+    if not re.fullmatch(r"(\+|00)?\d{6,16}", cleaned):
+        return None
+    try:
+        number = phonenumbers.parse(cleaned.replace("00", "+", 1) if cleaned.startswith("00") else cleaned, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        return None
+    national = str(number.national_number)
+    return national if len(national) == 11 and national.startswith("1") else None
+
+
+@dataclass(frozen=True)
+class Phone:
+    request: Request | None = "contact"
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        if incoming.contact is not None:
+            if not incoming.contact.own:
+                return Rejected("input.phone_not_own")
+            raw = incoming.contact.phone
+        elif incoming.text is not None:
+            raw = incoming.text
+        else:
+            return Rejected("input.phone_expected")
+        phone = normalise_mobile(raw)
+        return Accepted(phone) if phone else Rejected("input.phone_invalid")
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return mask_phone(str(value))
+
+
+@dataclass(frozen=True)
+class YesNo:
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        return Choice((Option("yes", "common.yes"), Option("no", "common.no"))).parse(turn, incoming)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return [[Button(turn.t("common.yes"), "yes"), Button(turn.t("common.no"), "no")]]
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return turn.t("common.yes" if value == "yes" else "common.no")
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+
+
+@dataclass(frozen=True)
+class Day:
+    """A calendar date; `past_only` refuses a date after today (for 'when did it happen')."""
+
+    past_only: bool = True
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        today = turn.local(turn.now).date()
+        if incoming.choice in ("today", "yesterday"):
+            return Accepted((today - timedelta(days=incoming.choice == "yesterday")).isoformat())
+        wrong = _not_text(incoming)
+        if wrong:
+            return wrong
+        text = (incoming.text or "").strip()
+        parsed: date | None = None
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            return Rejected("input.date_invalid")
+        if self.past_only and parsed > today:
+            return Rejected("input.date_future")
+        if parsed.year < 1950:
+            return Rejected("input.date_invalid")
+        return Accepted(parsed.isoformat())
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return [[Button(turn.t("input.today"), "today"), Button(turn.t("input.yesterday"), "yesterday")]]
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Media:
+    """Photos, voice notes or documents, gathered until the citizen presses Done."""
+
+    max_items: int = 5
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        gathered: list[dict[str, Any]] = turn.state.extra.setdefault("media", [])
+        if incoming.choice == "done":
+            turn.state.extra.pop("media", None)
+            return Accepted(gathered) if gathered else Rejected("input.media_expected")
+        if incoming.attachments:
+            room = self.max_items - len(gathered)
+            if room <= 0:
+                return Rejected("input.media_full", {"max": self.max_items})
+            gathered.extend(a.to_dict() for a in incoming.attachments[:room])
+            return Partial("input.media_received", {"count": len(gathered), "max": self.max_items})
+        return Rejected("input.media_expected")
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return [[Button(turn.t("input.done"), "done")]]
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return turn.t("input.media_count", count=len(value or []))
+
+
+def choice(*pairs: tuple[str, str], columns: int = 2) -> Choice:
+    return Choice(tuple(Option(v, label) for v, label in pairs), columns=columns)
+
+
+def options_from(values: Sequence[str], prefix: str, columns: int = 2) -> Choice:
+    """Options whose labels are message ids `prefix.value`."""
+    return Choice(tuple(Option(v, f"{prefix}.{v}") for v in values), columns=columns)

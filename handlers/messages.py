@@ -1,0 +1,98 @@
+"""What every channel turns its platform's updates into (Incoming), and what it renders back (Reply)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Request = Literal["contact", "location"]
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    own: bool = True
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo | voice | document | video | audio
+    ref: str  # the platform's file id, or an upload id of the web chat
+    name: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ref": self.ref, "name": self.name, "size": self.size}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    chat_id: str
+    update_key: str
+    text: str | None = None
+    choice: str | None = None
+    contact: Contact | None = None
+    location: Location | None = None
+    attachments: tuple[Attachment, ...] = ()
+    language: str | None = None
+    display_name: str | None = None
+    chat_kind: str = "private"  # private | group
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """('/start', 'args') for a slash command; the '@botname' suffix is dropped."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head, _, args = self.text.strip().partition(" ")
+        return head.split("@", 1)[0].lower(), args.strip()
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    request: Request | None = None
+    request_label: str | None = None
+    photo: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            payload["buttons"] = [[{"label": b.label, "data": b.data} for b in row] for row in self.buttons]
+        if self.request:
+            payload["request"] = self.request
+            payload["request_label"] = self.request_label
+        if self.photo:
+            payload["photo"] = self.photo
+        if self.meta:
+            payload["meta"] = self.meta
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Reply:
+        rows = tuple(tuple(Button(label=b["label"], data=b["data"]) for b in row) for row in payload.get("buttons", []))
+        return cls(
+            text=payload["text"],
+            buttons=rows,
+            request=payload.get("request"),
+            request_label=payload.get("request_label"),
+            photo=payload.get("photo"),
+            meta=payload.get("meta", {}),
+        )
+
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]

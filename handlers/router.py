@@ -1,0 +1,113 @@
+"""Where an Incoming goes: emergency first, then commands, then buttons, then the interview, else the menu."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers import citizen, engine
+from handlers.emergency import is_emergency
+from handlers.turn import Turn
+
+Action = Callable[[Turn, str], Awaitable[None]]
+
+
+async def _menu(turn: Turn, arg: str) -> None:
+    if arg == "continue":
+        interview = citizen.current_interview(turn)
+        if interview is not None:
+            engine.reask(turn, interview)
+            return
+        await citizen.show_menu(turn)
+    elif arg == "status":
+        await citizen.status(turn)
+    elif arg == "lang":
+        await citizen.choose_language(turn)
+    elif arg == "help":
+        await citizen.show_help(turn)
+    else:
+        await citizen.begin_interview(turn, arg)
+
+
+async def _nav(turn: Turn, arg: str) -> None:
+    interview = citizen.current_interview(turn)
+    if arg == "cancel":
+        await citizen.cancel(turn)
+        return
+    if interview is None:
+        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    if arg == "back":
+        engine.back(turn, interview)
+    elif arg == "skip":
+        await engine.skip(turn, interview)
+    elif arg == "submit":
+        await engine.submit(turn, interview)
+    elif arg == "edit":
+        engine.open_editor(turn, interview)
+    elif arg == "summary":
+        engine.show_summary(turn, interview)
+    else:
+        engine.reask(turn, interview, lead=turn.t("input.stale_button"))
+
+
+async def _edit(turn: Turn, key: str) -> None:
+    interview = citizen.current_interview(turn)
+    if interview is None:
+        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    engine.edit(turn, interview, key)
+
+
+async def _consent(turn: Turn, arg: str) -> None:
+    await citizen.consent(turn, arg)
+
+
+async def _lang(turn: Turn, arg: str) -> None:
+    await citizen.set_language(turn, arg)
+
+
+async def _help(turn: Turn, arg: str) -> None:
+    turn.say("help.person")
+    interview = citizen.current_interview(turn)
+    if interview is not None:
+        engine.reask(turn, interview)
+
+
+ACTIONS: dict[str, Action] = {
+    "menu": _menu,
+    "nav": _nav,
+    "edit": _edit,
+    "consent": _consent,
+    "lang": _lang,
+    "help": _help,
+}
+
+
+async def dispatch(turn: Turn) -> None:
+    incoming = turn.incoming
+    if is_emergency(incoming.text, turn.rules.emergency_words):
+        turn.say("emergency.call")
+    command = incoming.command
+    if command is not None:
+        name, args = command
+        handler = citizen.COMMANDS.get(name)
+        if handler is None:
+            turn.reply(citizen.main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
+            return
+        await handler(turn, args)
+        return
+    if incoming.choice is not None and ":" in incoming.choice:
+        prefix, _, arg = incoming.choice.partition(":")
+        action = ACTIONS.get(prefix)
+        if action is not None:
+            await action(turn, arg)
+            return
+    interview = citizen.current_interview(turn)
+    if interview is not None:
+        await engine.answer(turn, interview)
+        return
+    if turn.person.consent_at is None and not turn.person.consent_declined:
+        await citizen.start(turn, "")
+        return
+    lead = turn.t("input.stale_button") if incoming.choice is not None else None
+    turn.reply(citizen.main_menu(turn, lead=lead))

@@ -1,0 +1,88 @@
+"""Opening a ticket: its public number, its unit, the sealed phone, the first event, the citizen's receipt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from handlers.routing import route
+from handlers.turn import Turn
+from storage.crypto import mask_phone
+from storage.models import Ticket, TicketEvent, Unit
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    kind: str
+    category: str
+    county: str | None
+    summary: str
+    township: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    urgent: bool = False
+
+
+def day_start(turn: Turn) -> datetime:
+    local_midnight = datetime.combine(turn.local(turn.now).date(), time(0), tzinfo=turn.rules.zone)
+    return local_midnight
+
+
+async def over_daily_cap(turn: Turn) -> bool:
+    count = await turn.uow.tickets.count_created_since(turn.person.id, day_start(turn))
+    return count >= turn.rules.max_tickets_per_day
+
+
+def unit_name(turn: Turn, unit: Unit | None) -> str:
+    if unit is None:
+        return turn.t("ticket.unit_pending")
+    return unit.name_zh if turn.locale == "zh_CN" else unit.name_en
+
+
+async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
+    uow, cipher = turn.uow, turn.uow.cipher
+    day = turn.local(turn.now).strftime("%Y%m%d")
+    number = await uow.tickets.next_number(turn.rules.ticket_prefix, day)
+    unit = await route(uow, new.kind, new.category, new.county, new.township)
+    ticket = Ticket(
+        number=number,
+        kind=new.kind,
+        category=new.category,
+        county=new.county,
+        township=new.township,
+        status="new",
+        urgent=new.urgent,
+        citizen_id=turn.person.id,
+        unit_id=unit.id if unit else None,
+        summary=new.summary,
+        details=new.details,
+        attachments=new.attachments,
+        locale=turn.locale,
+        created_at=turn.now,
+        updated_at=turn.now,
+        claim_due_at=turn.now + timedelta(hours=4),
+    )
+    if new.phone:
+        ticket.phone_sealed = cipher.encrypt(new.phone)
+        ticket.phone_hash = cipher.lookup_hash(new.phone)
+        ticket.phone_masked = mask_phone(new.phone)
+    if new.id_number:
+        ticket.id_number_sealed = cipher.encrypt(new.id_number)
+        ticket.id_number_hash = cipher.lookup_hash(new.id_number)
+    await uow.tickets.add(ticket)
+    await uow.tickets.append_event(
+        TicketEvent(
+            ticket_id=ticket.id,
+            actor_person_id=turn.person.id,
+            action="created",
+            from_status=None,
+            to_status="new",
+            citizen_visible=True,
+            created_at=turn.now,
+        )
+    )
+    turn.say("ticket.created", number=number, unit=unit_name(turn, unit))
+    return ticket

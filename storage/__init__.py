@@ -1,0 +1,1 @@
+"""storage/ remembers: models, the unit of work, migrations and field encryption."""
