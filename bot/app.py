@@ -113,7 +113,10 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     webchat.install(app)
 
     async def healthz(request: web.Request) -> web.Response:
-        ok = await db.ping()
+        try:
+            ok = await asyncio.wait_for(db.ping(), timeout=5)  # a hung database must not hang the health check
+        except TimeoutError:
+            ok = False
         return web.json_response(
             {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
             status=200 if ok else 503,
