@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
@@ -78,6 +79,7 @@ class Services:
     sender: OutboxSender
     app: web.Application
     background: list[Any] = field(default_factory=list)
+    telegram: TelegramChannel | None = None
 
 
 def polite_errors(translator: Translator) -> Any:
@@ -111,6 +113,11 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     transports: list[Transport] = [webchat.transport]
     app = web.Application(client_max_size=settings.webchat_max_body, middlewares=[polite_errors(translator)])
     webchat.install(app)
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = TelegramChannel(desk, db, translator, settings, signing_secret=db.cipher.hash_key)
+        transports.append(telegram.transport)
+        telegram.install(app)
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -125,7 +132,9 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     app.router.add_get("/healthz", healthz)
     sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
     webchat.on_handled.append(lambda handled: sender.wake())
-    return Services(settings, db, translator, desk, webchat, sender, app)
+    if telegram is not None:
+        telegram.on_handled.append(lambda handled: sender.wake(telegram.transport.channel))
+    return Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
 
 
 async def serve(settings: Settings) -> None:
@@ -136,6 +145,8 @@ async def serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     services.sender.start()
+    if services.telegram is not None:
+        await services.telegram.start()
     log.info("web chat on http://%s:%d/", settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,6 +156,8 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        if services.telegram is not None:
+            await services.telegram.stop()
         await services.sender.stop()
         await runner.cleanup()
         await services.db.dispose()

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_rate_per_second: float = 30.0
+    telegram_user_rate: float = 1.0  # updates per second per Telegram user, sustained; more gets one polite notice
+    telegram_user_burst: int = 20
+    telegram_poll_timeout: int = 25  # seconds a getUpdates long poll may wait
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     shishi_data_dir: Path = Path("./data")

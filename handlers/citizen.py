@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import engine
+from handlers import engine, officers
 from handlers.engine import Interview
 from handlers.i18n import SUPPORTED
 from handlers.interviews import INTERVIEWS
@@ -162,4 +162,8 @@ COMMANDS: dict[str, Command] = {
     "/back": back,
     "/lang": choose_language,
     "/status": status,
+    "/join": officers.join,
+    "/duty": officers.duty,
+    "/overview": officers.overview,
+    "/invite": officers.invite,
 }

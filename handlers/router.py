@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import citizen, engine
+from handlers import citizen, engine, officers
 from handlers.emergency import is_emergency
 from handlers.turn import Turn
 
@@ -80,6 +80,7 @@ ACTIONS: dict[str, Action] = {
     "consent": _consent,
     "lang": _lang,
     "help": _help,
+    "t": officers.on_button,
 }
 
 
@@ -90,6 +91,8 @@ async def dispatch(turn: Turn) -> None:
     command = incoming.command
     if command is not None:
         name, args = command
+        if officers.on_command(turn, name):
+            return
         handler = citizen.COMMANDS.get(name)
         if handler is None:
             turn.reply(citizen.main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
@@ -102,6 +105,8 @@ async def dispatch(turn: Turn) -> None:
         if action is not None:
             await action(turn, arg)
             return
+    if await officers.take_text(turn):
+        return
     interview = citizen.current_interview(turn)
     if interview is not None:
         await engine.answer(turn, interview)

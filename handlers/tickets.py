@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from handlers.alerts import alert_new_ticket
 from handlers.routing import route
 from handlers.turn import Turn
 from storage.crypto import mask_phone
@@ -84,5 +85,6 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
             created_at=turn.now,
         )
     )
+    await alert_new_ticket(turn, ticket, unit)
     turn.say("ticket.created", number=number, unit=unit_name(turn, unit))
     return ticket

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.crypto import FieldCipher
 from storage.db import WriteGate, create_engine, is_sqlite
+from storage.duty import DutyRepository
 from storage.models import (
     AuditEntry,
     ChatIdentity,
@@ -88,6 +89,7 @@ class UnitOfWork:
         self.units = UnitRepository(s)
         self.officers = OfficerRepository(s)
         self.follow_ups = FollowUpRepository(s, dialect)
+        self.duty = DutyRepository(s)
         self.cipher = cipher
         return self
 
