@@ -1,0 +1,297 @@
+"""The Telegram channel: receives updates (long polling or webhook), hands them to the desk, acknowledges only
+after the desk committed, answers button presses, and keeps the commands menus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.types import CallbackQuery, Update
+from aiohttp import web
+
+from bot.channels.telegram.callbacks import CallbackSigner
+from bot.channels.telegram.commands import publish_chat_menu, publish_citizen_menu
+from bot.channels.telegram.transport import TelegramTransport
+from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Received, chat_of, receive
+from bot.channels.webchat.limits import RateLimiter
+from bot.config import Settings
+from handlers.desk import Desk, Handled
+from handlers.i18n import SUPPORTED, Translator
+from handlers.messages import Reply
+from handlers.notices import queue_notice, staff_on_channel
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+PARALLEL_CHATS = 32  # chats of one getUpdates batch handled at the same time; one chat is always in order
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        desk: Desk,
+        db: Database,
+        translator: Translator,
+        settings: Settings,
+        *,
+        signing_secret: bytes,
+    ) -> None:
+        assert settings.telegram_bot_token is not None
+        self.desk, self.db, self.t = desk, db, translator
+        self.settings = settings
+        api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
+        session = AiohttpSession(api=api) if api else AiohttpSession()
+        self.bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+        )
+        self.signer = CallbackSigner.derive(signing_secret)
+        self.transport = TelegramTransport(
+            self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second
+        )
+        self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
+        self._told_to_slow: dict[int, float] = {}
+        self.webhook_url = settings.telegram_webhook_url
+        given = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+        self.webhook_secret = given or hmac.new(signing_secret, b"shishi/telegram/webhook", hashlib.sha256).hexdigest()
+        self.poll_timeout = settings.telegram_poll_timeout
+        self.on_handled: list[Callable[[Handled], object]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._offset: int | None = None
+        self._acknowledged: int | None = None
+
+    # ---- wiring
+
+    @property
+    def webhook_path(self) -> str:
+        return (urlsplit(self.webhook_url).path or DEFAULT_WEBHOOK_PATH) if self.webhook_url else DEFAULT_WEBHOOK_PATH
+
+    def install(self, app: web.Application) -> None:
+        if self.webhook_url:
+            app.router.add_post(self.webhook_path, self.webhook)
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._register(), name="telegram-register"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._offset is not None and self._offset != self._acknowledged:
+            # Confirm what was committed, so a polite restart does not fetch it again (a repeat would be harmless).
+            with contextlib.suppress(Exception):
+                await self.bot.get_updates(offset=self._offset, limit=1, timeout=0, request_timeout=5)
+        await self.bot.session.close()
+
+    async def _register(self) -> None:
+        """Webhook or polling, then the menus; retried until the Bot API answers."""
+        delay = 1.0
+        while True:
+            try:
+                if self.webhook_url:
+                    await self.bot.set_webhook(
+                        self.webhook_url,
+                        secret_token=self.webhook_secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                        drop_pending_updates=False,
+                    )
+                else:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("telegram: cannot register (%s), retrying in %.0fs", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+        if not self.webhook_url:
+            self._tasks.append(asyncio.create_task(self._poll(), name="telegram-poll"))
+        log.info("telegram: %s", f"webhook at {self.webhook_path}" if self.webhook_url else "long polling")
+        await self.publish_menus()
+
+    async def publish_menus(self) -> None:
+        try:
+            await publish_citizen_menu(self.bot, self.t)
+            for chat in await staff_on_channel(self.db, CHANNEL):
+                await publish_chat_menu(self.bot, self.t, chat.external_id, chat.role, chat.locale)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("telegram: commands menu not published (%s)", type(error).__name__)
+
+    async def refresh_commands(self, chat_id: str) -> None:
+        """The hook for /join (and any role change): show this chat the menu that fits who it is now."""
+        try:
+            found = await staff_on_channel(self.db, CHANNEL, chat_id)
+            if found:
+                await publish_chat_menu(self.bot, self.t, chat_id, found[0].role, found[0].locale)
+            else:
+                await publish_chat_menu(self.bot, self.t, chat_id, None, self.t.default)
+        except Exception as error:
+            log.warning("telegram: commands of a chat not refreshed (%s)", type(error).__name__)
+
+    def request_hint(self, reply: Reply) -> str:
+        """The line above a contact/location keyboard, in the language the reply was written in."""
+        msgid = f"request.{reply.request}"
+        locale = next((code for code in SUPPORTED if self.t(code, msgid) == reply.request_label), self.t.default)
+        return self.t(locale, f"telegram.request_hint.{reply.request}")
+
+    # ---- one update
+
+    async def process(self, update: Update) -> None:
+        """Returns once the update's effects are committed (or it had none); raises when they could not be."""
+        received = receive(update)
+        if received is None:
+            return
+        if received.user_id is not None and not self.throttle.allow(str(received.user_id)):
+            await self._slow_down(received)
+            return
+        incoming = received.incoming
+        if received.callback is not None:
+            choice = self.signer.verify(incoming.chat_id, received.signed_choice)
+            if choice is None:
+                locale = self.t.locale_for(incoming.language)
+                await self._answer(received.callback, self.t(locale, "input.stale_button"))
+                return
+            incoming = replace(incoming, choice=choice)
+        handled = await self.desk.handle(incoming)
+        for callback in self.on_handled:
+            callback(handled)
+        if received.callback is not None:
+            await self._answer(received.callback)
+        command = incoming.command
+        if command is not None and command[0] == "/join" and not handled.duplicate:
+            self._tasks.append(asyncio.create_task(self.refresh_commands(incoming.chat_id)))
+
+    async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
+        """Always answer a button press, or the phone shows a spinner; a late answer is not worth a retry."""
+        try:
+            await self.bot.answer_callback_query(query.id, text=text, request_timeout=10)
+        except Exception as error:
+            log.info("telegram: callback not answered (%s)", type(error).__name__)
+
+    async def _slow_down(self, received: Received) -> None:
+        """A flooding user hears it once per flood; their extra updates are acknowledged without effect."""
+        if received.callback is not None:
+            await self._answer(received.callback)
+        user = received.user_id or 0
+        now = time.monotonic()
+        if self._told_to_slow.get(user, 0.0) > now:
+            return
+        calm = self.settings.telegram_user_burst / max(self.settings.telegram_user_rate, 0.01)
+        self._told_to_slow[user] = now + calm
+        if len(self._told_to_slow) > 10_000:
+            self._told_to_slow = {k: v for k, v in self._told_to_slow.items() if v > now}
+        try:
+            await queue_notice(
+                self.db,
+                self.t,
+                CHANNEL,
+                received.incoming.chat_id,
+                "error.rate_limited",
+                language_hint=received.incoming.language,
+            )
+        except Exception as error:
+            log.warning("telegram: slow-down notice not queued (%s)", type(error).__name__)
+            return
+        for callback in self.on_handled:
+            callback(Handled(duplicate=False))
+
+    # ---- webhook: 200 only after commit
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return web.Response(status=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except Exception:
+            return web.Response(status=400)
+        try:
+            await self.process(update)
+        except Exception as error:
+            log.error(
+                "telegram: update %d not committed (%s); Telegram will deliver it again",
+                update.update_id,
+                type(error).__name__,
+            )
+            return web.Response(status=503)
+        return web.json_response({})
+
+    # ---- long polling: the offset moves only past committed updates
+
+    async def _poll(self) -> None:
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self._offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    request_timeout=self.poll_timeout + 15,
+                )
+            except asyncio.CancelledError:
+                raise
+            except TelegramRetryAfter as error:
+                await asyncio.sleep(error.retry_after)
+                continue
+            except Exception as error:
+                failures += 1
+                log.warning("telegram: getUpdates failed (%s)", type(error).__name__)
+                await asyncio.sleep(min(2.0**failures, 30.0))
+                continue
+            failures = 0
+            self._acknowledged = self._offset
+            if not updates:
+                continue
+            next_offset, complete = await self.handle_batch(updates)
+            if next_offset is not None:
+                self._offset = next_offset
+            if not complete:
+                await asyncio.sleep(2.0)  # the database is down: ask again (the same updates) in a moment
+
+    async def handle_batch(self, updates: Iterable[Update]) -> tuple[int | None, bool]:
+        """(the offset that acknowledges every committed update and nothing after the first failure, all done?)"""
+        ordered = sorted(updates, key=lambda u: u.update_id)
+        if not ordered:
+            return None, True
+        chats: dict[str, list[Update]] = {}
+        for update in ordered:
+            chats.setdefault(chat_of(update), []).append(update)
+        failed: list[int] = []
+        gate = asyncio.Semaphore(PARALLEL_CHATS)
+
+        async def run(chat_updates: list[Update]) -> None:
+            async with gate:
+                for update in chat_updates:
+                    try:
+                        await self.process(update)
+                    except Exception as error:
+                        log.error("telegram: update %d not committed (%s)", update.update_id, type(error).__name__)
+                        failed.append(update.update_id)
+                        return
+
+        await asyncio.gather(*(run(chat_updates) for chat_updates in chats.values()))
+        if failed:
+            first = min(failed)
+            return (first if first > ordered[0].update_id else None), False
+        return ordered[-1].update_id + 1, True

@@ -1,0 +1,50 @@
+"""The commands menu: citizens' commands per language, and a per-chat menu with the extra commands of staff."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from handlers.i18n import SUPPORTED, Translator
+
+log = logging.getLogger(__name__)
+
+CITIZEN = ("start", "menu", "status", "lang", "help", "cancel", "back")
+STAFF = {  # extra commands once a chat has joined as staff (issue #5 owns what they do)
+    "officer": ("duty",),
+    "leader": ("duty",),
+    "admin": ("duty",),
+}
+LANGUAGE_CODE = {"zh_CN": "zh", "en": "en"}  # Telegram keys menus by two-letter ISO 639-1 codes
+
+
+def commands_for(translator: Translator, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [
+        BotCommand(command=name, description=translator(locale, f"telegram.command.{name}")[:256]) for name in names
+    ]
+
+
+def staff_commands(role: str) -> tuple[str, ...]:
+    extra = STAFF.get(role, STAFF["officer"])
+    return CITIZEN + tuple(name for name in extra if name not in CITIZEN)
+
+
+async def publish_citizen_menu(bot: Bot, translator: Translator) -> None:
+    await bot.set_my_commands(commands_for(translator, translator.default, CITIZEN), scope=BotCommandScopeDefault())
+    for locale in SUPPORTED:
+        await bot.set_my_commands(
+            commands_for(translator, locale, CITIZEN),
+            scope=BotCommandScopeDefault(),
+            language_code=LANGUAGE_CODE[locale],
+        )
+
+
+async def publish_chat_menu(bot: Bot, translator: Translator, chat_id: str, role: str | None, locale: str) -> None:
+    """A chat scope outranks the default menus in every language, so a staff chat gets its own, in its language."""
+    scope = BotCommandScopeChat(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id)
+    if role is None:
+        await bot.delete_my_commands(scope=scope)
+        return
+    await bot.set_my_commands(commands_for(translator, locale, staff_commands(role)), scope=scope)

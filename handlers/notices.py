@@ -1,0 +1,53 @@
+"""Short notices a channel queues outside a conversation turn (e.g. "you are sending too fast"), in the person's
+language, through the one way out: the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.i18n import Translator
+from handlers.messages import Reply
+from handlers.turn import PRIORITY_REPLY, Clock, system_clock
+from storage.chats import StaffChat, staff_chats
+from storage.models import OutboxMessage
+from storage.uow import Database
+
+
+async def queue_notice(
+    db: Database,
+    translator: Translator,
+    channel: str,
+    recipient: str,
+    msgid: str,
+    *,
+    language_hint: str | None = None,
+    clock: Clock = system_clock,
+) -> None:
+    now = clock()
+    async with db() as uow:
+        identity = await uow.people.identity(channel, recipient)
+        if identity is not None:
+            locale = (await uow.people.get(identity.person_id)).locale
+        else:
+            locale = translator.locale_for(language_hint)
+        await uow.outbox.enqueue(
+            OutboxMessage(
+                channel=channel,
+                recipient=recipient,
+                payload=Reply(text=translator(locale, msgid)).to_payload(),
+                priority=PRIORITY_REPLY,
+                essential=False,
+                kind="notice",
+                status="pending",
+                attempts=0,
+                not_before=now,
+                created_at=now,
+            )
+        )
+        await uow.commit()
+
+
+async def staff_on_channel(db: Database, channel: str, external_id: str | None = None) -> Sequence[StaffChat]:
+    """Officers' chats on a channel with their role and language (one chat when `external_id` is given)."""
+    async with db.reading() as uow:
+        return await staff_chats(uow.session, channel, external_id)
