@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`."""
+"""Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     units_actions.add_parser("list", help="one unit a line: code, a tab, the name")
     load = units_actions.add_parser("load", help="load units and routing rules from a TOML file")
     load.add_argument("file", type=Path)
+    guide = commands.add_parser("guide", help="the service guide (便民服务指南)")
+    guide_actions = guide.add_subparsers(dest="action", required=True)
+    guide_load = guide_actions.add_parser("load", help="replace the guide with the entries of a TOML file")
+    guide_load.add_argument("file", type=Path)
     return parser
 
 
@@ -56,6 +60,36 @@ async def _units(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
+async def _guide(settings: Settings, args: argparse.Namespace) -> int:
+    import tomllib
+    from datetime import UTC, datetime
+
+    from handlers.guide import GuideDataError, load_guide
+    from storage.crypto import FieldCipher, load_or_create_secret
+    from storage.uow import Database
+
+    try:
+        data = tomllib.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        print(f"error: {args.file}: {error}", file=sys.stderr)
+        return 1
+    # Not bot.app.open_database: importing bot.app loads aiogram, seconds for a data load that needs none of it.
+    if settings.embedded:
+        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.shishi_secret_key
+    key = secret.get_secret_value() if secret else load_or_create_secret(settings.shishi_data_dir)
+    db = Database(settings.url, FieldCipher.from_secret(key))
+    try:
+        count = await load_guide(db, data, datetime.now(UTC))
+    except GuideDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(f"loaded {count} guide entries")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -69,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _upgrade(settings)
         print("database is up to date")
         return 0
+    if command == "guide":
+        _upgrade(settings)
+        return asyncio.run(_guide(settings, args))
     if command == "units":
         _upgrade(settings)
         return asyncio.run(_units(settings, args))

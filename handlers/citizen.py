@@ -26,6 +26,7 @@ def main_menu(turn: Turn, lead: str | None = None) -> Reply:
         rows.append((turn.button("menu.continue", "menu:continue"),))
     cells = [turn.button(i.title, f"menu:{i.name}") for i in INTERVIEWS.values()]
     rows.extend(tuple(cells[i : i + 2]) for i in range(0, len(cells), 2))
+    rows.append((turn.button("menu.guide", "guide:home"), turn.button("menu.subscribe", "sub:show")))
     rows.append((turn.button("menu.status", "menu:status"), turn.button("menu.lang", "menu:lang")))
     rows.append((turn.button("menu.help", "menu:help"),))
     text = turn.t("menu.title")

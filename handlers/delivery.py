@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from handlers.outreach import forget_unreachable
 from handlers.turn import Clock
 from storage.uow import Database
 
@@ -86,6 +87,7 @@ async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Cl
                 row.status, row.last_error = "unreachable", outcome.reason[:200]
                 await uow.people.mark_unreachable(row.channel, row.recipient, now)
                 await uow.outbox.drop_nonessential(row.channel, row.recipient)
+                await forget_unreachable(uow, row.channel, row.recipient)  # blocked: no more broadcasts
             elif outcome.retry and row.attempts < MAX_ATTEMPTS:
                 row.status, row.not_before, row.last_error = (
                     "pending",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import citizen, engine, officers
+from handlers import citizen, engine, guide, officers, subscriptions
 from handlers.emergency import is_emergency
 from handlers.turn import Turn
 
@@ -81,6 +81,15 @@ ACTIONS: dict[str, Action] = {
     "lang": _lang,
     "help": _help,
     "t": officers.on_button,
+    "guide": guide.act,
+    "sub": subscriptions.act,
+}
+
+# Issue #7: the service guide, subscriptions, broadcasts (citizen.COMMANDS cannot name them: they show its menu).
+OUTREACH_COMMANDS: dict[str, Action] = {
+    "/guide": guide.command,
+    "/subscribe": subscriptions.command,
+    "/unsubscribe": subscriptions.stop_all,
 }
 
 
@@ -93,7 +102,7 @@ async def dispatch(turn: Turn) -> None:
         name, args = command
         if officers.on_command(turn, name):
             return
-        handler = citizen.COMMANDS.get(name)
+        handler = citizen.COMMANDS.get(name) or OUTREACH_COMMANDS.get(name)
         if handler is None:
             turn.reply(citizen.main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
             return
@@ -111,6 +120,8 @@ async def dispatch(turn: Turn) -> None:
     if interview is not None:
         await engine.answer(turn, interview)
         return
+    if incoming.text and incoming.choice is None and await guide.answer_query(turn, incoming.text):
+        return  # a free text that reads like a search gets the guide's cards, then the menu
     if turn.person.consent_at is None and not turn.person.consent_declined:
         await citizen.start(turn, "")
         return

@@ -29,6 +29,7 @@ from storage.models import (
     TicketEvent,
     Unit,
 )
+from storage.outreach import BroadcastRepository, GuideRepository, SubscriptionRepository
 
 
 class Database:
@@ -89,6 +90,9 @@ class UnitOfWork:
         self.units = UnitRepository(s)
         self.officers = OfficerRepository(s)
         self.follow_ups = FollowUpRepository(s, dialect)
+        self.guide = GuideRepository(s, dialect)
+        self.subscriptions = SubscriptionRepository(s, dialect)
+        self.broadcasts = BroadcastRepository(s, dialect)
         self.duty = DutyRepository(s)
         self.cipher = cipher
         return self
