@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.i18n import load_translator
 from bot.sender import OutboxSender, Transport
 from handlers.desk import Desk
-from handlers.emergency import DEFAULT_WORDS
+from handlers.emergency import parse_words
 from handlers.i18n import Translator
 from handlers.turn import Clock, Rules, system_clock
 from handlers.units import has_units, load_units
@@ -29,6 +29,7 @@ from storage.uow import Database
 log = logging.getLogger("shishi")
 
 DEMO_UNITS = Path(__file__).resolve().parent.parent / "demo" / "hanzhong.toml"
+DEMO_EMERGENCY_WORDS = DEMO_UNITS.parent / "emergency.toml"
 
 
 def cipher_for(settings: Settings) -> FieldCipher:
@@ -43,8 +44,13 @@ def rules_for(settings: Settings) -> Rules:
         timezone=settings.timezone,
         default_locale=settings.default_locale,
         max_tickets_per_day=settings.max_tickets_per_day,
-        emergency_words=DEFAULT_WORDS,
+        emergency_words=read_emergency_words(settings.shishi_emergency_words or DEMO_EMERGENCY_WORDS),
     )
+
+
+def read_emergency_words(path: Path) -> dict[str, tuple[str, ...]]:
+    """The danger words per language (demo/emergency.toml by default); a broken file stops the start."""
+    return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
 def open_database(settings: Settings) -> Database:

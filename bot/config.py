@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     shishi_data_dir: Path = Path("./data")
     shishi_secret_key: SecretStr | None = None
     shishi_demo: str = Field(default="auto", description="auto | yes | no: load demo units on an empty database")
+    shishi_emergency_words: Path | None = None  # TOML word lists per language; empty: demo/emergency.toml
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     ticket_prefix: str = "HZ"

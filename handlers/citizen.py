@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import engine, officers
+from handlers import engine, mytickets, officers
 from handlers.engine import Interview
 from handlers.i18n import SUPPORTED
 from handlers.interviews import INTERVIEWS
@@ -17,14 +17,24 @@ Command = Callable[[Turn, str], Awaitable[None]]
 
 def current_interview(turn: Turn) -> Interview | None:
     name = turn.state.interview
-    return INTERVIEWS.get(name) if name else None
+    interview = INTERVIEWS.get(name) if name else None
+    if interview is None:
+        if name:
+            turn.state.clear()  # an interview this version no longer has
+        return None
+    step = turn.state.step
+    if step not in (engine.CONFIRM, engine.EDIT) and step not in {s.key for s in interview.steps}:
+        # A step this version no longer has: go on from the first unanswered one, keeping the answers.
+        turn.state.step = interview.next_after(None, turn.state.answers, editing=True)
+        turn.state.trail = [k for k in turn.state.trail if k in {s.key for s in interview.steps}]
+    return interview
 
 
 def main_menu(turn: Turn, lead: str | None = None) -> Reply:
     rows: list[tuple[Button, ...]] = []
     if current_interview(turn) is not None:
         rows.append((turn.button("menu.continue", "menu:continue"),))
-    cells = [turn.button(i.title, f"menu:{i.name}") for i in INTERVIEWS.values()]
+    cells = [turn.button(i.title, f"menu:{i.name}") for i in INTERVIEWS.values() if i.in_menu]
     rows.extend(tuple(cells[i : i + 2]) for i in range(0, len(cells), 2))
     rows.append((turn.button("menu.guide", "guide:home"), turn.button("menu.subscribe", "sub:show")))
     rows.append((turn.button("menu.status", "menu:status"), turn.button("menu.lang", "menu:lang")))
@@ -107,26 +117,12 @@ async def set_language(turn: Turn, code: str) -> None:
 
 
 async def status(turn: Turn, args: str = "") -> None:
-    tickets = await turn.uow.tickets.of_citizen(turn.person.id)
-    if not tickets:
-        turn.reply(main_menu(turn, lead=turn.t("status.none")))
-        return
-    lines = [turn.t("status.title")]
-    for ticket in tickets:
-        lines.append(
-            turn.t(
-                "status.line",
-                number=ticket.number,
-                kind=turn.t(f"kind.{ticket.kind}"),
-                status=turn.t(f"status.{ticket.status}"),
-            )
-        )
-    turn.reply(main_menu(turn, lead="\n".join(lines)))
+    await mytickets.show_list(turn, args)
 
 
 async def begin_interview(turn: Turn, name: str) -> None:
     interview = INTERVIEWS.get(name)
-    if interview is None:
+    if interview is None or not interview.in_menu:
         turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     if interview.needs_consent and turn.person.consent_at is None:

@@ -6,15 +6,38 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.inputs import Accepted, Expect, Partial, Rejected
+from handlers.inputs import Accepted, Choice, Expect, Option, Partial, Rejected
 from handlers.messages import Button, Reply
 from handlers.turn import Turn
 
 CONFIRM = "__confirm__"
 EDIT = "__edit__"
 FAILS_BEFORE_HELP = 3
+FLAGS = "interview"  # state.extra key: marks of the running interview (urgent, sensitive declined, context)
+URGENT = "_urgent"  # added to the answers handed to on_done when a message of the interview signalled danger
 
 Answers = dict[str, Any]
+_MISSING = object()
+
+SENSITIVE_CHOICE = Choice((Option("agree", "sensitive.agree"), Option("decline", "sensitive.decline")))
+
+
+@dataclass(frozen=True)
+class When:
+    """A step's condition that can say what it is (for the diagram): every named answer is one of its values."""
+
+    conditions: tuple[tuple[str, tuple[Any, ...]], ...]
+
+    def __call__(self, answers: Answers) -> bool:
+        return all(answers.get(key) in values for key, values in self.conditions)
+
+    def __str__(self) -> str:
+        return " & ".join(f"{key} = {' / '.join(map(str, values))}" for key, values in self.conditions)
+
+
+def if_(**conditions: str | tuple[str, ...]) -> When:
+    """`if_(category="fraud")`, `if_(special="none", group=("none", "other"))`."""
+    return When(tuple((key, (value,) if isinstance(value, str) else value) for key, value in conditions.items()))
 
 
 @dataclass(frozen=True)
@@ -25,8 +48,10 @@ class Step:
     optional: bool = False
     when: Callable[[Answers], bool] | None = None
     label: str | None = None  # message id for the summary; default "<interview>.<key>.label"
-    sensitive: bool = False  # asks for sensitive data: needs the separate consent first
+    sensitive: bool = False  # asks for sensitive data: needs the separate consent first (PIPL Art. 29)
     in_summary: bool = True
+    notes: tuple[tuple[str, str], ...] = ()  # (answer value, message id) said right after that answer
+    clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes (county → township)
 
     def applies(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
@@ -41,6 +66,7 @@ class Interview:
     intro: str | None = None  # message id shown once before the first step
     needs_consent: bool = True
     kind: str | None = None  # ticket kind it opens, if any
+    in_menu: bool = True  # False for flows opened from elsewhere (a ticket's "add information")
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -89,6 +115,8 @@ def prompt(turn: Turn, interview: Interview, key: str, *, lead: str | None = Non
     if key == EDIT:
         return edit_menu(turn, interview, lead=lead)
     step = interview.step(key)
+    if needs_sensitive_consent(turn, step):
+        return sensitive_notice(turn, interview, step, lead=lead)
     parts = [lead] if lead else []
     parts.append(question(turn, interview, step))
     if turn.state.editing and key in turn.state.answers and turn.state.answers[key] is not None:
@@ -138,7 +166,46 @@ def edit_menu(turn: Turn, interview: Interview, *, lead: str | None = None) -> R
     return Reply(text=f"{lead}\n\n{text}" if lead else text, buttons=tuple(rows))
 
 
+def flags(turn: Turn) -> dict[str, Any]:
+    marks: dict[str, Any] = turn.state.extra.setdefault(FLAGS, {})
+    return marks
+
+
+def mark_urgent(turn: Turn) -> None:
+    """A message of the running interview signalled danger: the ticket it opens is urgent."""
+    if turn.state.interview is not None:
+        flags(turn)["urgent"] = True
+
+
+def needs_sensitive_consent(turn: Turn, step: Step) -> bool:
+    return step.sensitive and turn.person.sensitive_consent_at is None
+
+
+def sensitive_notice(turn: Turn, interview: Interview, step: Step, *, lead: str | None = None) -> Reply:
+    """The separate consent before sensitive personal information (PIPL Art. 28, 29), asked once per person."""
+    parts = [lead] if lead else []
+    parts.append(turn.t("sensitive.notice", what=turn.t(label_of(interview, step))))
+    rows = (
+        (turn.button("sensitive.agree", "sensitive:agree"), turn.button("sensitive.decline", "sensitive:decline")),
+        nav_row(turn, optional=False, back=bool(turn.state.trail)),
+    )
+    return Reply(text="\n\n".join(parts), buttons=rows)
+
+
+def _arrive(turn: Turn, interview: Interview, key: str) -> str:
+    """Past the optional sensitive steps once the citizen declined sensitive data in this interview."""
+    state = turn.state
+    while key not in (CONFIRM, EDIT) and not state.editing and flags(turn).get("sensitive_declined"):
+        step = interview.step(key)
+        if not (step.optional and needs_sensitive_consent(turn, step)):
+            break
+        state.answers[key] = None
+        key = interview.next_after(key, state.answers, editing=False)
+    return key
+
+
 def go_to(turn: Turn, interview: Interview, key: str, *, lead: str | None = None, remember: bool = True) -> None:
+    key = _arrive(turn, interview, key)
     if remember and turn.state.step and turn.state.step != key and turn.state.step not in (EDIT,):
         turn.state.trail.append(turn.state.step)
     turn.state.step = key
@@ -146,10 +213,13 @@ def go_to(turn: Turn, interview: Interview, key: str, *, lead: str | None = None
     turn.reply(prompt(turn, interview, key, lead=lead))
 
 
-def begin(turn: Turn, interview: Interview) -> None:
+def begin(turn: Turn, interview: Interview, *, context: dict[str, Any] | None = None) -> None:
+    """Start afresh; `context` (keys starting with "_") reaches on_done beside the answers."""
     turn.state.clear()
+    turn.state.extra.pop("media", None)
+    turn.state.extra[FLAGS] = {"context": dict(context or {})}
     turn.state.interview = interview.name
-    first = interview.next_after(None, {}, editing=False)
+    first = _arrive(turn, interview, interview.next_after(None, {}, editing=False))
     lead = turn.t(interview.intro) if interview.intro else None
     turn.state.step = first
     turn.reply(prompt(turn, interview, first, lead=lead))
@@ -168,6 +238,14 @@ async def answer(turn: Turn, interview: Interview) -> None:
         reask(turn, interview, lead=turn.t("engine.use_buttons"))
         return
     step = interview.step(key)
+    if needs_sensitive_consent(turn, step):
+        choice = SENSITIVE_CHOICE.parse(turn, turn.incoming)
+        if isinstance(choice, Accepted):
+            await sensitive_consent(turn, interview, str(choice.value))
+            return
+        state.fails += 1
+        reask(turn, interview, lead=turn.t("engine.use_buttons"))
+        return
     parsed = step.expects.parse(turn, turn.incoming)
     if isinstance(parsed, Rejected):
         state.fails += 1
@@ -182,8 +260,39 @@ async def answer(turn: Turn, interview: Interview) -> None:
 
 async def accept(turn: Turn, interview: Interview, step: Step, value: Any) -> None:
     state = turn.state
+    changed = state.answers.get(step.key, _MISSING) != value
     state.answers[step.key] = value
+    state.extra.pop("media", None)
+    if changed:
+        for key in step.clears:
+            state.answers.pop(key, None)
+    note = dict(step.notes).get(value) if isinstance(value, str) else None
+    if note:
+        turn.say(note)
     go_to(turn, interview, interview.next_after(step.key, state.answers, state.editing))
+
+
+async def sensitive_consent(turn: Turn, interview: Interview, answer: str) -> None:
+    """Agree: remembered on the person, asked never again. Decline: the optional sensitive steps are skipped."""
+    key = turn.state.step
+    if key in (None, CONFIRM, EDIT) or not interview.step(key).sensitive:
+        reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
+    step = interview.step(key)
+    if answer == "agree":
+        turn.person.sensitive_consent_at = turn.person.sensitive_consent_at or turn.now
+        flags(turn).pop("sensitive_declined", None)
+        turn.state.fails = 0
+        reask(turn, interview, lead=turn.t("sensitive.thanks"))
+    elif answer == "decline" and needs_sensitive_consent(turn, step):
+        flags(turn)["sensitive_declined"] = True
+        if step.optional:
+            turn.say("sensitive.declined")
+            await accept(turn, interview, step, None)
+        else:
+            reask(turn, interview, lead=turn.t("sensitive.required"))
+    else:
+        reask(turn, interview, lead=turn.t("input.stale_button"))
 
 
 async def skip(turn: Turn, interview: Interview) -> None:
@@ -229,5 +338,10 @@ async def submit(turn: Turn, interview: Interview) -> None:
         reask(turn, interview, lead=turn.t("input.stale_button"))
         return
     answers = interview.final_answers(turn.state.answers)
+    marks = flags(turn)
+    answers.update({k: v for k, v in marks.get("context", {}).items() if k.startswith("_")})
+    if marks.get("urgent"):
+        answers[URGENT] = True
     turn.state.clear()
+    turn.state.extra.pop(FLAGS, None)
     await interview.on_done(turn, answers)

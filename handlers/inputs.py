@@ -7,13 +7,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import phonenumbers
 
 from handlers.messages import Button, Incoming, Request
 from handlers.turn import Turn
-from storage.crypto import mask_phone
+from storage.crypto import mask_id_number, mask_phone
 
 
 @dataclass(frozen=True)
@@ -259,3 +260,145 @@ def choice(*pairs: tuple[str, str], columns: int = 2) -> Choice:
 def options_from(values: Sequence[str], prefix: str, columns: int = 2) -> Choice:
     """Options whose labels are message ids `prefix.value`."""
     return Choice(tuple(Option(v, f"{prefix}.{v}") for v in values), columns=columns)
+
+
+_AMOUNT_UNITS = {"万": Decimal(10_000), "千": Decimal(1_000), "k": Decimal(1_000)}
+_AMOUNT_NOISE = re.compile(r"[\s,，_]|元|¥|￥|rmb|cny|yuan", re.IGNORECASE)
+
+
+def parse_amount(raw: str) -> Decimal | None:
+    """'5000', '5,000 元', '¥1.5万', '3k' → yuan as a Decimal; None when it is not one number."""
+    cleaned = _AMOUNT_NOISE.sub("", raw).lower()
+    factor = Decimal(1)
+    if cleaned and cleaned[-1] in _AMOUNT_UNITS:
+        factor, cleaned = _AMOUNT_UNITS[cleaned[-1]], cleaned[:-1]
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,2})?", cleaned):
+        return None
+    try:
+        return (Decimal(cleaned) * factor).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A sum of money in yuan, kept as a string with two decimals ("5000.00") so JSON holds it exactly."""
+
+    max_value: int = 100_000_000
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        wrong = _not_text(incoming)
+        if wrong:
+            return wrong
+        text = (incoming.text or "").strip()
+        if not text:
+            return Rejected("input.blank")
+        amount = parse_amount(text)
+        if amount is None:
+            return Rejected("input.amount_invalid")
+        if amount <= 0 or amount > self.max_value:
+            return Rejected("input.amount_range", {"max": f"{self.max_value:,}"})
+        return Accepted(str(amount))
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        amount = Decimal(str(value))
+        shown = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+        return turn.t("input.amount_show", amount=shown)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A whole number of things or people ('30', '约30人', 'about 30')."""
+
+    min_value: int = 1
+    max_value: int = 100_000
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        wrong = _not_text(incoming)
+        if wrong:
+            return wrong
+        text = (incoming.text or "").strip()
+        if not text:
+            return Rejected("input.blank")
+        numbers = re.findall(r"\d+", text.replace(",", ""))
+        if len(numbers) != 1 or len(text) > 20:
+            return Rejected("input.count_invalid")
+        value = int(numbers[0])
+        if not self.min_value <= value <= self.max_value:
+            return Rejected("input.count_range", {"min": self.min_value, "max": self.max_value})
+        return Accepted(value)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return str(value)
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_number_problem(number: str, today: date) -> str | None:
+    """Why an 18-character citizen ID number fails GB 11643-1999 (length, form, birth date, check digit)."""
+    if len(number) != 18:
+        return "input.id_length"
+    if not re.fullmatch(r"[1-9]\d{16}[\dX]", number):
+        return "input.id_invalid"
+    try:
+        born = datetime.strptime(number[6:14], "%Y%m%d").date()
+    except ValueError:
+        return "input.id_invalid"
+    if born > today or born.year < 1900:
+        return "input.id_invalid"
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
+    return None if _ID_CHECK[total % 11] == number[17] else "input.id_checksum"
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    """A resident identity card number, checked by the GB 11643-1999 check digit; sealed at rest, shown masked."""
+
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        wrong = _not_text(incoming)
+        if wrong:
+            return wrong
+        number = re.sub(r"\s", "", incoming.text or "").upper()
+        if not number:
+            return Rejected("input.blank")
+        problem = id_number_problem(number, turn.local(turn.now).date())
+        return Rejected(problem) if problem else Accepted(number)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return mask_id_number(str(value))
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where: a typed address or a shared location."""
+
+    max_len: int = 300
+    request: Request | None = "location"
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        if incoming.location is not None:
+            return Accepted({"lat": incoming.location.latitude, "lon": incoming.location.longitude})
+        return Text(min_len=2, max_len=self.max_len).parse(turn, incoming)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
+        if isinstance(value, dict):
+            return turn.t("input.location_show", lat=f"{value['lat']:.5f}", lon=f"{value['lon']:.5f}")
+        return str(value)

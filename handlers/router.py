@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import citizen, engine, guide, officers, subscriptions
-from handlers.emergency import is_emergency
+from handlers import citizen, engine, guide, mytickets, officers, subscriptions
+from handlers.emergency import first_aid
 from handlers.turn import Turn
 
 Action = Callable[[Turn, str], Awaitable[None]]
@@ -62,6 +62,14 @@ async def _consent(turn: Turn, arg: str) -> None:
     await citizen.consent(turn, arg)
 
 
+async def _sensitive(turn: Turn, arg: str) -> None:
+    interview = citizen.current_interview(turn)
+    if interview is None:
+        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    await engine.sensitive_consent(turn, interview, arg)
+
+
 async def _lang(turn: Turn, arg: str) -> None:
     await citizen.set_language(turn, arg)
 
@@ -80,6 +88,8 @@ ACTIONS: dict[str, Action] = {
     "consent": _consent,
     "lang": _lang,
     "help": _help,
+    "sensitive": _sensitive,
+    "my": mytickets.act,
     "t": officers.on_button,
     "guide": guide.act,
     "sub": subscriptions.act,
@@ -95,8 +105,7 @@ OUTREACH_COMMANDS: dict[str, Action] = {
 
 async def dispatch(turn: Turn) -> None:
     incoming = turn.incoming
-    if is_emergency(incoming.text, turn.rules.emergency_words):
-        turn.say("emergency.call")
+    first_aid(turn)
     command = incoming.command
     if command is not None:
         name, args = command

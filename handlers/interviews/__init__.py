@@ -3,6 +3,25 @@
 from __future__ import annotations
 
 from handlers.engine import Interview
+from handlers.interviews import concern, dispute, relief, service
+from handlers.interviews.concern import CONCERN
 from handlers.interviews.dispute import DISPUTE
+from handlers.interviews.legal_aid import LEGAL_AID
+from handlers.interviews.relief import RELIEF
+from handlers.interviews.service import SERVICE
+from handlers.legal_aid import MATTERS
+from handlers.mytickets import TICKET_CANCEL, TICKET_NOTE
 
-INTERVIEWS: dict[str, Interview] = {interview.name: interview for interview in (DISPUTE,)}
+INTERVIEWS: dict[str, Interview] = {
+    interview.name: interview
+    for interview in (DISPUTE, CONCERN, LEGAL_AID, RELIEF, SERVICE, TICKET_NOTE, TICKET_CANCEL)
+}
+
+# Ticket kind → the codes its category takes; each is labelled `<kind>.cat.<code>`, the family officer views use.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "dispute": dispute.CATEGORIES,
+    "concern": concern.CATEGORIES,
+    "legal_aid": tuple(MATTERS),
+    "relief": relief.CATEGORIES,
+    "service": service.HELP,
+}

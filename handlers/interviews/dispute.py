@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.engine import Answers, Interview, Step
-from handlers.inputs import Phone, Text, options_from
-from handlers.places import COUNTY_CHOICE
+from handlers.engine import URGENT, Answers, Interview, Step
+from handlers.inputs import Media, Text, options_from
+from handlers.interviews.contact import CONTACT_TIME, PHONE, details
+from handlers.places import COUNTY_CHOICE, TownshipChoice, has_townships, township_of
 from handlers.tickets import NewTicket, open_ticket
 from handlers.turn import Turn
 
@@ -28,8 +29,12 @@ async def submit(turn: Turn, answers: Answers) -> None:
             kind="dispute",
             category=answers["category"],
             county=answers["county"],
+            township=township_of(answers["county"], answers.get("township")),
             summary=answers["description"],
             phone=answers["phone"],
+            details=details(answers, "other_party", "contact_time"),
+            attachments=list(answers.get("evidence") or []),
+            urgent=bool(answers.get(URGENT)),
         ),
     )
 
@@ -41,9 +46,20 @@ DISPUTE = Interview(
     kind="dispute",
     steps=(
         Step("category", ask="dispute.category", expects=options_from(CATEGORIES, "dispute.cat")),
-        Step("county", ask="common.county", expects=COUNTY_CHOICE, label="common.county.label"),
+        Step("county", ask="common.county", expects=COUNTY_CHOICE, label="common.county.label", clears=("township",)),
+        Step(
+            "township",
+            ask="common.township",
+            expects=TownshipChoice(),
+            optional=True,
+            when=has_townships,
+            label="common.township.label",
+        ),
         Step("description", ask="dispute.description", expects=Text(min_len=10, max_len=2000)),
-        Step("phone", ask="common.phone", expects=Phone(), label="common.phone.label"),
+        Step("other_party", ask="dispute.other_party", expects=Text(min_len=2, max_len=200), optional=True),
+        Step("evidence", ask="dispute.evidence", expects=Media(max_items=5), optional=True),
+        PHONE,
+        CONTACT_TIME,
     ),
     on_done=submit,
 )

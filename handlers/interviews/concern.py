@@ -1,0 +1,85 @@
+"""Problem or case report (反映问题): fraud, wage arrears, enforcement difficulty, public safety, other.
+
+The category codes are the ones routing rules use (demo/hanzhong.toml). A fraud report first says what to do right
+now — call 110 or the 96110 anti-fraud line, ask the bank to stop the payment — before any question about it.
+"""
+
+from __future__ import annotations
+
+from handlers.engine import URGENT, Answers, Interview, Step, if_
+from handlers.inputs import Amount, Count, Day, Text, options_from
+from handlers.interviews.contact import PHONE, details
+from handlers.places import COUNTY_CHOICE, COURT_CHOICE
+from handlers.tickets import NewTicket, open_ticket
+from handlers.turn import Turn
+
+CATEGORIES = ("fraud", "wages", "enforcement", "public_safety", "other")
+PAYMENT_WAYS = ("bank_transfer", "mobile_pay", "bank_card", "cash", "crypto", "other")
+
+FRAUD = if_(category="fraud")
+WAGES = if_(category="wages")
+ENFORCEMENT = if_(category="enforcement")
+
+DETAIL_KEYS = (
+    "fraud_when",
+    "fraud_amount",
+    "fraud_paid",
+    "fraud_suspect",
+    "wages_employer",
+    "wages_workers",
+    "wages_amount",
+    "wages_since",
+    "case_number",
+    "court",
+)
+
+
+async def submit(turn: Turn, answers: Answers) -> None:
+    await open_ticket(
+        turn,
+        NewTicket(
+            kind="concern",
+            category=answers["category"],
+            county=answers["county"],
+            summary=answers["description"],
+            phone=answers["phone"],
+            details=details(answers, *DETAIL_KEYS),
+            urgent=bool(answers.get(URGENT)),
+        ),
+    )
+
+
+CONCERN = Interview(
+    name="concern",
+    title="menu.concern",
+    intro="concern.intro",
+    kind="concern",
+    steps=(
+        Step(
+            "category",
+            ask="concern.category",
+            expects=options_from(CATEGORIES, "concern.cat", columns=1),
+            notes=(("fraud", "concern.fraud.now"),),
+        ),
+        Step("fraud_when", ask="concern.fraud_when", expects=Day(past_only=True), when=FRAUD),
+        Step("fraud_amount", ask="concern.fraud_amount", expects=Amount(), when=FRAUD, optional=True, sensitive=True),
+        Step("fraud_paid", ask="concern.fraud_paid", expects=options_from(PAYMENT_WAYS, "concern.paid"), when=FRAUD),
+        Step(
+            "fraud_suspect",
+            ask="concern.fraud_suspect",
+            expects=Text(min_len=3, max_len=300),
+            when=FRAUD,
+            optional=True,
+        ),
+        Step("wages_employer", ask="concern.wages_employer", expects=Text(min_len=2, max_len=200), when=WAGES),
+        Step("wages_workers", ask="concern.wages_workers", expects=Count(1, 100_000), when=WAGES),
+        Step("wages_amount", ask="concern.wages_amount", expects=Amount(), when=WAGES),
+        Step("wages_since", ask="concern.wages_since", expects=Day(past_only=True), when=WAGES),
+        Step("case_number", ask="concern.case_number", expects=Text(min_len=4, max_len=64), when=ENFORCEMENT),
+        Step("court", ask="concern.court", expects=COURT_CHOICE, when=ENFORCEMENT),
+        Step("county", ask="common.county", expects=COUNTY_CHOICE, label="common.county.label"),
+        Step("description", ask="concern.description", expects=Text(min_len=10, max_len=2000)),
+        PHONE,
+    ),
+    on_done=submit,
+)

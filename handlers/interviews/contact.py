@@ -1,0 +1,23 @@
+"""Steps several interviews end with: the phone number and the time the citizen prefers to be called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.engine import Answers, Step
+from handlers.inputs import Phone, options_from
+
+CONTACT_TIMES = ("any", "morning", "afternoon", "evening", "weekend")
+
+PHONE = Step("phone", ask="common.phone", expects=Phone(), label="common.phone.label")
+CONTACT_TIME = Step(
+    "contact_time",
+    ask="common.contact_time",
+    expects=options_from(CONTACT_TIMES, "common.contact_time", columns=2),
+    label="common.contact_time.label",
+)
+
+
+def details(answers: Answers, *keys: str) -> dict[str, Any]:
+    """The answers a ticket keeps as details; never the phone or ID number, which are sealed on their own."""
+    return {key: answers[key] for key in keys if answers.get(key) is not None}

@@ -1,0 +1,95 @@
+"""Legal aid (法律援助): the matter (Legal Aid Law Art. 31), the circumstances and groups that decide eligibility
+(Art. 32, 42), else the hardship questions (Art. 34, 41); the rules themselves live in handlers/legal_aid.py."""
+
+from __future__ import annotations
+
+from handlers.engine import URGENT, Answers, Interview, Step, if_
+from handlers.inputs import IdNumber, Text, YesNo, options_from
+from handlers.interviews.contact import PHONE, details
+from handlers.legal_aid import (
+    AGES,
+    GROUP_CHOICES,
+    INCOMES,
+    MATTERS,
+    SPECIAL_CHOICES,
+    asks_hardship,
+    asks_income,
+    assess,
+)
+from handlers.places import COUNTY_CHOICE
+from handlers.tickets import NewTicket, open_ticket
+from handlers.turn import Turn
+
+DETAIL_KEYS = ("special", "age", "guardian", "group", "card", "income")
+
+
+def outcome_text(turn: Turn, answers: Answers) -> str:
+    """The citizen's answer: likely eligible because … (article), or the centre will review; what to bring; when."""
+    result = assess(answers)
+    parts = [turn.t(f"legal_aid.outcome.{result.outcome}", reason=turn.t(result.reason))]
+    parts.append(turn.t("legal_aid.bring") + "\n" + "\n".join(f"• {turn.t(doc)}" for doc in result.documents))
+    parts.append(turn.t("legal_aid.deadline"))
+    if result.guardian:
+        parts.append(turn.t("legal_aid.guardian_note"))
+    return "\n\n".join(parts)
+
+
+async def submit(turn: Turn, answers: Answers) -> None:
+    result = assess(answers)
+    await open_ticket(
+        turn,
+        NewTicket(
+            kind="legal_aid",
+            category=answers["matter"],
+            county=answers["county"],
+            summary=answers["description"],
+            phone=answers["phone"],
+            id_number=answers.get("id_number"),
+            details={**details(answers, *DETAIL_KEYS), "assessment": result.to_details()},
+            urgent=bool(answers.get(URGENT)),
+        ),
+    )
+    turn.reply(outcome_text(turn, answers))
+
+
+LEGAL_AID = Interview(
+    name="legal_aid",
+    title="menu.legal_aid",
+    intro="legal_aid.intro",
+    kind="legal_aid",
+    steps=(
+        Step("matter", ask="legal_aid.matter", expects=options_from(tuple(MATTERS), "legal_aid.cat", columns=1)),
+        Step("county", ask="common.county", expects=COUNTY_CHOICE, label="common.county.label"),
+        Step("description", ask="legal_aid.description", expects=Text(min_len=10, max_len=2000)),
+        Step("special", ask="legal_aid.special", expects=options_from(SPECIAL_CHOICES, "legal_aid.special", columns=1)),
+        Step(
+            "age",
+            ask="legal_aid.age",
+            expects=options_from(AGES, "legal_aid.age", columns=1),
+            optional=True,
+            sensitive=True,
+            notes=(("under18", "legal_aid.guardian_note"),),
+        ),
+        Step("guardian", ask="legal_aid.guardian", expects=YesNo(), when=if_(age="under18")),
+        Step(
+            "group",
+            ask="legal_aid.group",
+            expects=options_from(GROUP_CHOICES, "legal_aid.group", columns=1),
+            when=if_(special="none"),
+            optional=True,
+            sensitive=True,
+        ),
+        Step("card", ask="legal_aid.card", expects=YesNo(), when=asks_hardship, optional=True, sensitive=True),
+        Step(
+            "income",
+            ask="legal_aid.income",
+            expects=options_from(INCOMES, "legal_aid.income", columns=1),
+            when=asks_income,
+            optional=True,
+            sensitive=True,
+        ),
+        Step("id_number", ask="legal_aid.id_number", expects=IdNumber(), optional=True, sensitive=True),
+        PHONE,
+    ),
+    on_done=submit,
+)
