@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     units_actions.add_parser("list", help="one unit a line: code, a tab, the name")
     load = units_actions.add_parser("load", help="load units and routing rules from a TOML file")
     load.add_argument("file", type=Path)
+    invite = commands.add_parser("invite", help="make a one-time code that links a chat to a new officer")
+    invite.add_argument("--unit", required=True, help="unit code, see `units list`")
+    invite.add_argument("--role", required=True, choices=["officer", "leader", "admin"])
+    invite.add_argument("--expires", default="72h", help="how long the code works: 90m, 72h, 7d (at most 30d)")
     guide = commands.add_parser("guide", help="the service guide (便民服务指南)")
     guide_actions = guide.add_subparsers(dest="action", required=True)
     guide_load = guide_actions.add_parser("load", help="replace the guide with the entries of a TOML file")
@@ -90,6 +94,30 @@ async def _guide(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from handlers.invites import InviteError, make_invite, parse_ttl
+    from storage.crypto import FieldCipher, load_or_create_secret
+    from storage.uow import Database
+
+    if settings.embedded:
+        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.shishi_secret_key
+    key = secret.get_secret_value() if secret else load_or_create_secret(settings.shishi_data_dir)
+    db = Database(settings.url, FieldCipher.from_secret(key))
+    try:
+        code = await make_invite(db, args.unit, args.role, parse_ttl(args.expires), datetime.now(UTC))
+    except InviteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(f"one-time invite for {args.unit} as {args.role}, valid {args.expires}; in the chat send: /join CODE NAME")
+    print(code)  # the last line is the code alone, for scripts
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -106,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "guide":
         _upgrade(settings)
         return asyncio.run(_guide(settings, args))
+    if command == "invite":
+        _upgrade(settings)
+        return asyncio.run(_invite(settings, args))
     if command == "units":
         _upgrade(settings)
         return asyncio.run(_units(settings, args))

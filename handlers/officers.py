@@ -938,7 +938,10 @@ async def _complete_join(turn: Turn, code: str, name: str) -> None:
     if not _valid_name(name):
         _set_pending(turn, "join_name", None, {"code": invites.normalise(code)})
         turn.reply(
-            Reply(text=f"{turn.t('join.bad_name')}\n\n{turn.t('join.ask_name')}", buttons=(_abort_row(turn, None),))
+            Reply(
+                text=f"{turn.t('desk.join.bad_name')}\n\n{turn.t('desk.join.ask_name')}",
+                buttons=(_abort_row(turn, None),),
+            )
         )
         return
     checked = await invites.check(uow, code, now)  # again: the code may have been used while a name was typed
