@@ -28,6 +28,11 @@ class Handled:
     def touched(self) -> set[tuple[str, str]]:
         return {(m.channel, m.recipient) for m in self.messages}
 
+    @property
+    def commands_changed(self) -> set[tuple[str, str]]:
+        """Chats told that their command menu changed (a reply with meta.commands, e.g. after /join)."""
+        return {(m.channel, m.recipient) for m in self.messages if (m.payload.get("meta") or {}).get("commands")}
+
 
 class Desk:
     def __init__(self, db: Database, translator: Translator, rules: Rules, clock: Clock = system_clock) -> None:

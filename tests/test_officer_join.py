@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from handlers import invites
 from handlers.desk import Desk
+from handlers.messages import Incoming
 from handlers.turn import Rules
 from storage.crypto import FieldCipher
 from storage.models import AuditEntry, Invite, Officer, OutboxMessage
@@ -153,3 +154,15 @@ async def test_admins_make_invites_in_chat_and_nobody_else_can(driver: DeskDrive
         rows = (await uow.session.execute(select(Officer))).scalars().all()
         plain = (await uow.session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
     assert len(rows) == 3 and plain > 0
+
+
+async def test_a_channel_learns_which_chats_must_refresh_their_commands(driver: DeskDriver) -> None:
+    await load_demo(driver)
+    chat = driver.chat("telegram-officer", channel="telegram")
+    code = await invite_code(driver, "hantai-court", "officer")
+    asked = await driver.desk.handle(
+        Incoming(channel="telegram", chat_id=chat.chat_id, update_key="j1", text=f"/join {code}")
+    )
+    assert asked.commands_changed == set()
+    named = await driver.desk.handle(Incoming(channel="telegram", chat_id=chat.chat_id, update_key="j2", text="周九"))
+    assert named.commands_changed == {("telegram", chat.chat_id)}
