@@ -1,18 +1,46 @@
-// Shishi web chat: bubbles, tappable chips, phone entry, WebSocket push with a long-poll fallback.
+// Shishi web chat: bubbles, tappable choices, phone entry, photo/voice upload, WebSocket push with a long-poll
+// fallback. No framework, no build step, nothing from another origin (the page's CSP allows only 'self').
 (() => {
   "use strict";
-  const log = document.getElementById("log");
-  const form = document.getElementById("composer");
-  const input = document.getElementById("text");
-  const statusEl = document.getElementById("status");
-  let cursor = Number(sessionStorage.getItem("shishi.cursor") || 0);
+  const $ = (id) => document.getElementById(id);
+  const log = $("log");
+  const form = $("composer");
+  const input = $("text");
+  const statusEl = $("status");
+  const attach = $("attach");
+  const picker = $("file");
+  const store = window.sessionStorage;
+  const MINE = "shishi.mine";
+  let cursor = 0;
   let strings = {};
   let socket = null;
   let polling = false;
-  let phoneMode = false;
+  let typing = null;
+  let lastTyped = "";
   const seen = new Set();
 
-  const key = () => (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "") : String(Date.now()) + Math.random().toString(16).slice(2));
+  const t = (key, fallback) => strings[key] || fallback || "";
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "")
+    : Date.now().toString(16) + Math.random().toString(16).slice(2));
+
+  // What the citizen sent is kept in this tab only (sessionStorage), so a reload shows both sides of the
+  // conversation; phone and ID numbers are masked before they are kept or shown.
+  function masked(text) {
+    return text
+      .replace(/(^|[^\d])(1\d{2})[\s-]?\d{4}[\s-]?(\d{4})(?!\d)/g, "$1$2****$3")
+      .replace(/(^|[^\dA-Za-z])(\d{4})\d{10}([\dXx]{4})(?![\dA-Za-z])/g, "$1$2**********$3");
+  }
+  function loadMine() {
+    try { return JSON.parse(store.getItem(MINE) || "[]"); } catch (e) { return []; }
+  }
+  function remember(text, chose) {
+    const mine = loadMine();
+    mine.push({ after: cursor, text, chose });
+    try { store.setItem(MINE, JSON.stringify(mine.slice(-150))); } catch (e) { /* storage full or disabled */ }
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
 
   function bubble(kind, text) {
     const li = document.createElement("li");
@@ -21,40 +49,101 @@
     b.className = "bubble";
     b.textContent = text;
     li.appendChild(b);
-    log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+    log.insertBefore(li, typing && typing.parentNode === log ? typing : null);
+    scrollDown();
     return li;
   }
+  const system = (text) => bubble("system", text);
 
-  function disableOldChips() {
-    log.querySelectorAll(".chip").forEach((c) => { c.disabled = true; });
+  function showTyping() {
+    hideTyping();
+    typing = document.createElement("li");
+    typing.className = "msg bot typing";
+    typing.appendChild(document.createElement("div")).className = "bubble";
+    log.appendChild(typing);
+    scrollDown();
+    setTimeout(hideTyping, 15000);
+  }
+  function hideTyping() {
+    if (typing) { typing.remove(); typing = null; }
+  }
+
+  function setPhoneMode(on) {
+    input.type = on ? "tel" : "text";
+    input.inputMode = on ? "tel" : "text";
+    input.classList.toggle("phone", on);
+    input.placeholder = on ? t("webchat.phone_placeholder") : t("webchat.placeholder");
+  }
+
+  function chipFor(label, value, onPress) {
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "chip";
+    chip.textContent = label;
+    chip.dataset.value = value;
+    if (value.startsWith("nav:") || value.startsWith("help:")) chip.classList.add("nav");
+    if (value === "nav:submit" || value === "consent:agree") chip.classList.add("primary");
+    chip.addEventListener("click", () => onPress(chip));
+    return chip;
   }
 
   function render(message) {
     if (seen.has(message.id)) return;
     seen.add(message.id);
-    disableOldChips();
+    if (message.edit_of) {
+      // An edit of an earlier message (a broadcast's progress): its bubble changes in place, nothing is added.
+      const earlier = log.querySelector(`li[data-id="${Number(message.edit_of)}"] .bubble`);
+      if (earlier) { earlier.textContent = message.text; return; }
+    }
+    hideTyping();
+    const rows = message.buttons || [];
+    const asks = rows.length > 0 || Boolean(message.request);
+    // A new question retires the old ones, and so does any answer to a tapped button; a note in between
+    // (a photo received, a warning) leaves the open question's buttons alone.
+    log.querySelectorAll(".choices.answered").forEach((old) => { old.classList.add("spent"); });
+    if (asks) {
+      log.querySelectorAll(".choices").forEach((old) => { old.classList.add("spent"); });
+      log.querySelectorAll(".chip").forEach((c) => { c.disabled = true; });
+    }
     const li = bubble("bot", message.text);
     li.dataset.id = message.id;
-    const rows = message.buttons || [];
-    if (rows.length) {
-      const chips = document.createElement("div");
-      chips.className = "chips";
-      rows.flat().forEach((button) => {
-        const chip = document.createElement("button");
-        chip.type = "button";
-        chip.className = "chip";
-        chip.textContent = button.label;
-        chip.addEventListener("click", () => { send({ choice: button.data }, button.label); });
-        chips.appendChild(chip);
+    if (asks) {
+      const choices = document.createElement("div");
+      choices.className = "choices";
+      rows.forEach((row) => {
+        const line = document.createElement("div");
+        line.className = "row";
+        row.forEach((button) => line.appendChild(chipFor(button.label, button.data, (chip) => press(choices, chip, button))));
+        choices.appendChild(line);
       });
-      li.appendChild(chips);
+      if (message.request === "contact") {
+        const line = document.createElement("div");
+        line.className = "row";
+        const chip = chipFor(message.request_label || t("webchat.type_phone"), "request:contact", () => {
+          setPhoneMode(true);
+          input.focus();
+        });
+        chip.classList.add("request");
+        line.appendChild(chip);
+        choices.insertBefore(line, choices.firstChild);
+      }
+      li.appendChild(choices);
+      setPhoneMode(message.request === "contact");
     }
-    phoneMode = message.request === "contact";
-    input.type = phoneMode ? "tel" : "text";
-    input.inputMode = phoneMode ? "tel" : "text";
-    input.placeholder = phoneMode ? (strings["webchat.phone_placeholder"] || "") : (strings["webchat.placeholder"] || "");
-    if (message.id > cursor) { cursor = message.id; sessionStorage.setItem("shishi.cursor", String(cursor)); }
+    if (message.id > cursor) cursor = message.id;
+    scrollDown();
+  }
+
+  async function press(choices, chip, button) {
+    const chips = choices.querySelectorAll(".chip");
+    chips.forEach((c) => { c.disabled = true; });
+    chip.classList.add("chosen");
+    choices.classList.add("answered");
+    if (!(await send({ choice: button.data }, button.label, true))) {
+      chips.forEach((c) => { c.disabled = false; });
+      chip.classList.remove("chosen");
+      choices.classList.remove("answered");
+    }
   }
 
   function accept(payload) {
@@ -62,25 +151,39 @@
     if (typeof payload.cursor === "number" && payload.cursor > cursor) cursor = payload.cursor;
   }
 
-  async function send(body, shown) {
-    if (shown !== undefined) bubble("me", shown);
-    body.key = key();
-    body.after = cursor;
+  // Sends one message. The key makes a retry after a lost answer harmless: the desk handles a key once.
+  async function send(body, shown, chose) {
+    body.key = newKey();
+    if (shown !== undefined) {
+      bubble("me", masked(shown));
+      remember(masked(shown), Boolean(chose));
+    }
+    showTyping();
     if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(body));
-      return;
+      socket.send(JSON.stringify(Object.assign({ after: cursor }, body)));
+      return true;
     }
-    try {
-      const response = await fetch("/api/messages", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      });
-      const payload = await response.json();
-      if (!response.ok) { bubble("system", payload.error || "…"); return; }
-      accept(payload);
-    } catch (e) {
-      bubble("system", strings["webchat.offline"] || "…");
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const response = await fetch("/api/messages", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.assign({ after: cursor }, body)),
+        });
+        const payload = await response.json().catch(() => ({}));
+        if (!response.ok) {
+          hideTyping();
+          system(payload.error || t("webchat.offline", "…"));
+          return false;
+        }
+        accept(payload);
+        return true;
+      } catch (e) {
+        await sleep(1000 + attempt * 2000);
+      }
     }
+    hideTyping();
+    system(t("webchat.offline", "…"));
+    return false;
   }
 
   function connect() {
@@ -90,14 +193,19 @@
     let opened = false;
     ws.onopen = () => { opened = true; socket = ws; statusEl.hidden = true; };
     ws.onmessage = (event) => {
-      const data = JSON.parse(event.data);
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
       if (data.type === "messages") accept(data);
-      else if (data.type === "error") bubble("system", data.text);
+      else if (data.type === "error") {
+        hideTyping();
+        system(data.text);
+        if (lastTyped && !input.value) input.value = lastTyped; // nothing typed is lost
+      }
     };
     ws.onclose = () => {
       socket = null;
       if (!opened) { startPolling(); return; }
-      statusEl.textContent = strings["webchat.offline"] || "";
+      statusEl.textContent = t("webchat.offline");
       statusEl.hidden = false;
       setTimeout(connect, 1500);
     };
@@ -110,19 +218,41 @@
       try {
         const response = await fetch(`/api/messages?after=${cursor}&wait=20`, { credentials: "same-origin" });
         if (response.ok) accept(await response.json());
-        else await new Promise((r) => setTimeout(r, 2000));
+        else await sleep(2000);
       } catch (e) {
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
       }
     }
   }
 
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    send({ text }, text);
+    lastTyped = text;
+    if (!(await send({ text }, text)) && !input.value) input.value = text;
+  });
+
+  attach.addEventListener("click", () => picker.click());
+  picker.addEventListener("change", async () => {
+    const file = picker.files && picker.files[0];
+    picker.value = "";
+    if (!file) return;
+    attach.classList.add("busy");
+    try {
+      const data = new FormData();
+      data.append("file", file, "upload");
+      const response = await fetch("/api/upload", { method: "POST", credentials: "same-origin", body: data });
+      const payload = await response.json().catch(() => ({}));
+      if (!response.ok) { system(payload.error || t("webchat.upload_failed")); return; }
+      const label = payload.kind === "voice" ? t("webchat.voice_sent", "[voice]") : t("webchat.photo_sent", "[photo]");
+      await send({ attachments: [{ kind: payload.kind, ref: payload.ref }] }, label);
+    } catch (e) {
+      system(t("webchat.upload_failed"));
+    } finally {
+      attach.classList.remove("busy");
+    }
   });
 
   async function boot() {
@@ -130,13 +260,36 @@
       const ui = await (await fetch("/api/ui", { credentials: "same-origin" })).json();
       strings = ui.strings || {};
       document.documentElement.lang = ui.locale === "en" ? "en" : "zh-CN";
-      document.getElementById("title").textContent = strings["webchat.title"] || "实事";
-      document.getElementById("send").textContent = strings["webchat.send"] || "发送";
-      input.placeholder = strings["webchat.placeholder"] || "";
-    } catch (e) { /* the page still works with the defaults */ }
-    const history = await (await fetch("/api/messages?after=0", { credentials: "same-origin" })).json();
-    accept(history);
-    if (!(history.messages || []).length) await send({ text: "/start" });
+      document.title = t("webchat.title", document.title);
+      $("title").textContent = t("webchat.title", "实事");
+      $("subtitle").textContent = t("webchat.subtitle");
+      $("notice").textContent = t("webchat.footer");
+      $("send").textContent = t("webchat.send", "发送");
+      attach.setAttribute("aria-label", t("webchat.attach"));
+      attach.title = t("webchat.attach");
+      input.setAttribute("aria-label", t("webchat.placeholder"));
+      setPhoneMode(false);
+    } catch (e) { /* the page still works with the defaults in the HTML */ }
+    let history = { messages: [] };
+    try {
+      history = await (await fetch("/api/messages?after=0", { credentials: "same-origin" })).json();
+    } catch (e) { /* offline: the socket or the poll will bring them */ }
+    const messages = history.messages || [];
+    const mine = messages.length ? loadMine() : [];
+    if (!messages.length) store.removeItem(MINE); // a new session: what this tab kept belongs to an old one
+    const replay = (entry) => {
+      if (entry.chose) { // it answered the question above it by a tap
+        const asked = log.querySelectorAll(".choices");
+        if (asked.length) asked[asked.length - 1].classList.add("answered");
+      }
+      bubble("me", entry.text);
+    };
+    messages.forEach((message) => {
+      while (mine.length && mine[0].after < message.id) replay(mine.shift());
+      render(message);
+    });
+    mine.forEach(replay);
+    if (!messages.length) await send({ text: "/start" });
     connect();
   }
 
