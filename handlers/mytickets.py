@@ -15,6 +15,7 @@ from handlers import engine, lifecycle
 from handlers.engine import Answers, Interview, Step
 from handlers.inputs import Accepted, Parsed, Rejected, Text
 from handlers.messages import Button, Incoming, Reply, Request
+from handlers.policy import Action, Actor, allows
 from handlers.turn import Turn
 from storage.models import Ticket
 
@@ -60,7 +61,12 @@ async def own_ticket(turn: Turn, ticket_id: int | None, *, for_update: bool = Fa
         return None
     tickets = turn.uow.tickets
     ticket = await (tickets.get_for_update(ticket_id) if for_update else tickets.get(ticket_id))
-    return ticket if ticket is not None and ticket.citizen_id == turn.person.id else None
+    return ticket if ticket is not None and _mine(turn, ticket) else None
+
+
+def _mine(turn: Turn, ticket: Ticket) -> bool:
+    """Asked of the one policy, as the citizen (not as staff): only the owner may open it here."""
+    return allows(Actor(person_id=turn.person.id), Action.VIEW, ticket)
 
 
 def parse_id(raw: str) -> int | None:
@@ -81,7 +87,7 @@ async def show_list(turn: Turn, args: str = "") -> None:
     wanted = args.strip()
     if wanted:
         found = await turn.uow.tickets.by_number(wanted.upper()) if NUMBER.fullmatch(wanted) else None
-        ticket = found if found is not None and found.citizen_id == turn.person.id else None
+        ticket = found if found is not None and _mine(turn, found) else None
         if ticket is None:
             not_found(turn)
             return
