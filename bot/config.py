@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     webchat_address_burst: int = 40
     webchat_max_body: int = 512 * 1024  # 100 000 characters must reach the step to be refused politely
     webchat_max_upload: int = 10 * 1024 * 1024  # one photo or voice note, bytes
+    webchat_max_uploads: int = 30  # files one web chat session may upload in all (disk is not a free-for-all)
     webchat_trusted_proxies: str = ""  # comma-separated proxy addresses/networks whose X-Forwarded-For is believed
     sender_interval: float = 0.5
     log_level: str = "INFO"

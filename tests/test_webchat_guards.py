@@ -35,6 +35,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     env = {
         "MAX_TICKETS_PER_DAY": "1",
         "WEBCHAT_MAX_UPLOAD": str(MAX_UPLOAD),
+        "WEBCHAT_MAX_UPLOADS": "3",
         "WEBCHAT_ADDRESS_RATE": "1000",
         "WEBCHAT_ADDRESS_BURST": "1000",
     }
@@ -304,6 +305,18 @@ async def test_upload_refuses_foreign_types_oversize_files_and_strangers_politel
     assert cookieless_status == 401
     leftovers = [f for f in (bot.data_dir / "uploads").rglob("*") if f.is_file() and not f.name.endswith(".png")]
     assert leftovers == []  # nothing refused was kept, not even a partial file
+
+
+async def test_a_session_cannot_fill_the_disk_with_uploads(bot: BotProcess) -> None:
+    async with WebChatClient(bot.url) as citizen, WebChatClient(bot.url) as neighbour:
+        await citizen.open_page()
+        await neighbour.open_page()
+        taken = [await _upload(citizen, png(), "image/png") for _ in range(3)]
+        fourth = await _upload(citizen, png(), "image/png")
+        theirs = await _upload(neighbour, png(), "image/png")
+    assert [status for status, _ in taken] == [200, 200, 200]
+    assert fourth == (429, {"error": zh("webchat.upload_quota", files=3)})
+    assert theirs[0] == 200  # the quota is the session's, not everyone's
 
 
 @pytest.mark.parametrize(

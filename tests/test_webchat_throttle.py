@@ -120,3 +120,33 @@ async def test_a_websocket_flood_gets_the_polite_message_too(bot: BotProcess) ->
             await ws.close()
     assert 18 <= kinds.count("ack") <= 22 and kinds.count("error") >= 8
     assert texts == {RATE_LIMITED["error"]}
+
+
+async def test_behind_a_trusted_proxy_the_limit_is_per_client_and_a_spoofed_header_changes_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """127.0.0.5 plays the site's reverse proxy; 127.0.0.6 is a client that forges X-Forwarded-For itself."""
+    env = {"WEBCHAT_TRUSTED_PROXIES": "127.0.0.5", "WEBCHAT_ADDRESS_BURST": "5", "WEBCHAT_ADDRESS_RATE": "0.01"}
+    bot = BotProcess(tmp_path_factory.mktemp("proxied"), env)
+    await asyncio.to_thread(bot.start)
+
+    async def statuses(local: str, forwarded_for: list[str]) -> list[int]:
+        connector = aiohttp.TCPConnector(local_addr=(local, 0))
+        found = []
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
+            for i, client in enumerate(forwarded_for):
+                headers = {"X-Forwarded-For": f"10.9.9.9, {client}"}  # the proxy appends the address it saw
+                body = {"key": f"{local}-{i}", "text": "/start"}
+                async with http.post(f"{bot.url}/api/messages", json=body, headers=headers) as response:
+                    found.append(response.status)
+        return found
+
+    try:
+        first = await statuses("127.0.0.5", ["203.0.113.7"] * 7)
+        second = await statuses("127.0.0.5", ["203.0.113.8"] * 3)
+        forged = await statuses("127.0.0.6", [f"198.51.100.{i}" for i in range(7)])
+    finally:
+        bot.kill()
+    assert first == [200] * 5 + [429] * 2  # one citizen behind the proxy used up their own burst
+    assert second == [200] * 3  # the next citizen behind the same proxy is not punished for it
+    assert forged == [200] * 5 + [429] * 2  # an untrusted peer's header is ignored: it is still one address

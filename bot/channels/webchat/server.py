@@ -112,7 +112,9 @@ class WebChat:
         self.per_address = RateLimiter(settings.webchat_address_rate, settings.webchat_address_burst)
         self.allowed_origins = {o.strip().rstrip("/") for o in settings.webchat_allowed_origins.split(",") if o.strip()}
         self.trusted_proxies = _networks(settings.webchat_trusted_proxies)
-        self.uploads = Uploads(settings.shishi_data_dir / "uploads", settings.webchat_max_upload)
+        self.uploads = Uploads(
+            settings.shishi_data_dir / "uploads", settings.webchat_max_upload, settings.webchat_max_uploads
+        )
         self.static_files = {p.name for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
         self.on_handled: list[Any] = []
 
@@ -399,7 +401,7 @@ class WebChat:
                 return self._refuse(request, 400, "webchat.upload_empty")
             stored = await self.uploads.store(chat_id, part)
         except UploadRefused as refused:
-            return self._refuse(request, refused.status, refused.msgid, max=megabytes)
+            return self._refuse(request, refused.status, refused.msgid, max=megabytes, files=self.uploads.max_files)
         except (AssertionError, ValueError, KeyError):  # aiohttp's words for "this is not multipart"
             return self._refuse(request, 400, "webchat.bad_request")
         response = web.json_response({"ref": stored.name, "kind": stored.kind, "size": stored.size})

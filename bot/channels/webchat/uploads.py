@@ -72,9 +72,10 @@ class UploadRefused(Exception):
 class Uploads:
     """`<data dir>/uploads/<chat id>/<32 hex>.<ext>`: a chat can only attach what it uploaded itself."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, max_files: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.max_files = max_files
 
     def folder(self, chat_id: str) -> Path:
         return self.root / chat_id
@@ -94,6 +95,8 @@ class Uploads:
             raise UploadRefused(415, "webchat.upload_type")
         folder = self.folder(chat_id)
         folder.mkdir(parents=True, exist_ok=True)
+        if sum(1 for f in folder.iterdir() if NAME.fullmatch(f.name)) >= self.max_files:
+            raise UploadRefused(429, "webchat.upload_quota")
         partial = folder / f".{secrets.token_hex(16)}.part"
         size, extension = 0, None
         try:
