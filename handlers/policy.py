@@ -33,6 +33,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     REJECT = "reject"
     REASSIGN = "reassign"
+    RATE = "rate"
     DUTY = "duty"
     OVERVIEW = "overview"
     INVITE = "invite"
@@ -131,6 +132,8 @@ TICKET_RULES: Final[dict[Action, TicketRule]] = {
     Action.TRANSFER: lambda a, t: _open_to_unit(a, t) or _assigned(a, t) or _oversees(a, t),
     Action.REJECT: lambda a, t: _open_to_unit(a, t) or _works(a, t),
     Action.REASSIGN: _oversees,
+    # The satisfaction callback (#6): only the citizen whose ticket it is.
+    Action.RATE: _owner,
 }
 
 GENERAL_RULES: Final[dict[Action, GeneralRule]] = {

@@ -51,6 +51,7 @@ MATRIX: dict[Action, tuple[str | None, frozenset[str]]] = {
     Action.TRANSFER: ("claimed", frozenset({"officer_a", "leader_a", "admin"})),
     Action.REJECT: ("claimed", frozenset({"officer_a", "leader_a"})),
     Action.REASSIGN: ("claimed", frozenset({"leader_a", "admin"})),
+    Action.RATE: ("resolved", frozenset({"owner"})),
     Action.DUTY: (None, STAFF),
     Action.OVERVIEW: (None, frozenset({"leader_a", "admin"})),
     Action.INVITE: (None, frozenset({"admin"})),
@@ -66,8 +67,8 @@ UNCLAIMED_ROWS: dict[Action, frozenset[str]] = {
     Action.REJECT: frozenset({"officer_a", "leader_a"}),
 }
 
-# Broadcasts are #7's screens; here they are answered by the policy only.
-POLICY_ONLY = frozenset({Action.BROADCAST, Action.APPROVE_BROADCAST})
+# Broadcasts (#7) and the satisfaction callback (#6) are other desks' screens; here the policy alone answers them.
+POLICY_ONLY = frozenset({Action.BROADCAST, Action.APPROVE_BROADCAST, Action.RATE})
 
 
 def test_every_action_has_a_row() -> None:
@@ -81,7 +82,7 @@ def test_every_button_verb_asks_the_policy_for_a_known_action() -> None:
     assert {verb.action for verb in officers.VERBS.values()} <= set(Action)
     assert {verb for verb, *_ in officers.CARD} <= set(officers.VERBS)
     assert {waiting.action for waiting in officers.AWAITING.values()} <= set(Action)
-    ticket_actions = {a for a in Action if MATRIX[a][0] is not None}
+    ticket_actions = {a for a in Action if MATRIX[a][0] is not None} - POLICY_ONLY
     assert ticket_actions <= {verb.action for verb in officers.VERBS.values()}
 
 
