@@ -166,3 +166,24 @@ async def test_a_citizen_reports_a_dispute_in_chromium_by_tapping_and_typing(bro
     assert mine_after == mine_before and DESCRIPTION in mine_after and zh("dispute.cat.land") in mine_after
     assert "138****8000" in mine_after and PHONE not in content  # the phone is masked in the page, even in the tab
     assert problems == [], problems
+
+
+async def test_without_websockets_the_page_falls_back_to_long_polling(browser: Any, bot: BotProcess) -> None:
+    """A network that blocks WebSockets: tab B of the same session still sees what tab A's message brought."""
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    await context.add_init_script("window.WebSocket = function () { throw new Error('blocked on this network'); };")
+    first, second = await context.new_page(), await context.new_page()
+    for page in (first, second):
+        page.set_default_timeout(15_000)
+        await page.goto(f"{bot.url}/")
+        await page.wait_for_selector('.chip:enabled[data-value="consent:agree"]')
+    await tap(first, "consent:agree")  # answered over plain HTTP in tab A
+    menu = second.locator(".chip:enabled[data-value='menu:dispute']")
+    await menu.wait_for()  # ...and pushed to tab B by its long poll, no reload
+    await tap(second, "menu:dispute")
+    await first.locator(f"li.msg.bot:has-text('{zh('dispute.category')}')").wait_for()
+    polls = await second.evaluate(
+        "performance.getEntriesByType('resource').filter(e => e.name.includes('/api/messages?after=')).length"
+    )
+    await context.close()
+    assert polls >= 2  # the history at boot, then the long poll that brought the menu
