@@ -9,11 +9,10 @@ import signal
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
@@ -25,6 +24,9 @@ from handlers.turn import Clock, Rules, system_clock
 from handlers.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
 from storage.uow import Database
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
 
 log = logging.getLogger("shishi")
 
@@ -121,6 +123,8 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     webchat.install(app)
     telegram = None
     if settings.telegram_bot_token is not None:
+        from bot.channels.telegram import TelegramChannel  # aiogram takes seconds to import: only when used
+
         telegram = TelegramChannel(desk, db, translator, settings, signing_secret=db.cipher.hash_key)
         transports.append(telegram.transport)
         telegram.install(app)

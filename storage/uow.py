@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from storage.crypto import FieldCipher
 from storage.db import WriteGate, create_engine, is_sqlite
@@ -220,6 +221,24 @@ class OutboxRepository:
         )
         if exclude:
             due = and_(due, OutboxMessage.recipient.not_in(exclude))
+        # A chat reads its messages in order: nothing overtakes an earlier row of the same or higher urgency that
+        # is waiting (deferred by a 429, a back-off or the chat's pace) or in flight with another sender.
+        earlier = aliased(OutboxMessage)
+        waiting = (
+            select(earlier.id)
+            .where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.recipient == OutboxMessage.recipient,
+                earlier.id < OutboxMessage.id,
+                earlier.priority <= OutboxMessage.priority,
+                or_(
+                    and_(earlier.status == "pending", earlier.not_before > now),
+                    and_(earlier.status == "sending", earlier.lease_until >= now),
+                ),
+            )
+            .exists()
+        )
+        due = and_(due, ~waiting)
         stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)

@@ -14,8 +14,11 @@ from handlers.i18n import Translator
 from storage.crypto import FieldCipher
 from storage.uow import Database
 from tests.conftest import TEST_SECRET
-from tests.processes import BotProcess
+from tests.processes import BotProcess, free_port
 from tests.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent
+
+WEBHOOK_PATH = "/telegram/hook-7f3a"
+WEBHOOK_SECRET = "webhook-secret_0123456789abcdef"
 
 
 @pytest.fixture
@@ -29,10 +32,10 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 class Rig:
     """The fake Bot API, one bot process on its own data directory, and a reader of that bot's database."""
 
-    def __init__(self, fake: FakeBotAPI, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, fake: FakeBotAPI, workdir: Path, env: dict[str, str], reader_url: str | None = None) -> None:
         self.fake = fake
         self.process = BotProcess(workdir, env, name="telegram-bot")
-        self.database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{self.process.db_path}"
+        self.database_url = reader_url or env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{self.process.db_path}"
         self._db: Database | None = None
 
     async def start(self) -> Rig:
@@ -68,7 +71,9 @@ RigFactory = Callable[..., Awaitable[Rig]]
 async def rig_factory(fake: FakeBotAPI, tmp_path: Path) -> AsyncIterator[RigFactory]:
     rigs: list[Rig] = []
 
-    async def make(name: str = "bot", start: bool = True, **env: str) -> Rig:
+    async def make(
+        name: str = "bot", start: bool = True, webhook: bool = False, reader_url: str | None = None, **env: str
+    ) -> Rig:
         settings = {
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": fake.base,
@@ -77,7 +82,12 @@ async def rig_factory(fake: FakeBotAPI, tmp_path: Path) -> AsyncIterator[RigFact
             "LOG_LEVEL": "INFO",
         }
         settings.update(env)
-        rig = Rig(fake, tmp_path / name, settings)
+        port = free_port()
+        if webhook:
+            settings["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            settings["TELEGRAM_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+        rig = Rig(fake, tmp_path / name, settings, reader_url)
+        rig.process.port = port
         rigs.append(rig)
         return await rig.start() if start else rig
 

@@ -63,7 +63,7 @@ class TelegramChannel:
         )
         self.signer = CallbackSigner.derive(signing_secret)
         self.transport = TelegramTransport(
-            self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second
+            self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second, wake=self._wake_sender
         )
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}
@@ -149,6 +149,11 @@ class TelegramChannel:
         except Exception as error:
             log.warning("telegram: commands of a chat not refreshed (%s)", type(error).__name__)
 
+    def _wake_sender(self) -> None:
+        """Something is due (a deferred row, a notice): the callbacks wired to the sender wake it."""
+        for callback in self.on_handled:
+            callback(Handled(duplicate=False))
+
     def request_hint(self, reply: Reply) -> str:
         """The line above a contact/location keyboard, in the language the reply was written in."""
         msgid = f"request.{reply.request}"
@@ -213,8 +218,7 @@ class TelegramChannel:
         except Exception as error:
             log.warning("telegram: slow-down notice not queued (%s)", type(error).__name__)
             return
-        for callback in self.on_handled:
-            callback(Handled(duplicate=False))
+        self._wake_sender()
 
     # ---- webhook: 200 only after commit
 

@@ -11,11 +11,11 @@ from handlers.i18n import SUPPORTED, Translator
 
 log = logging.getLogger(__name__)
 
-CITIZEN = ("start", "menu", "status", "lang", "help", "cancel", "back")
-STAFF = {  # extra commands once a chat has joined as staff (issue #5 owns what they do)
+CITIZEN = ("start", "menu", "status", "guide", "subscribe", "lang", "help", "cancel", "back")
+STAFF = {  # extra commands once a chat has joined; handlers.policy decides what each may really do
     "officer": ("duty",),
-    "leader": ("duty",),
-    "admin": ("duty",),
+    "leader": ("duty", "overview"),
+    "admin": ("duty", "overview", "invite", "broadcast", "broadcasts"),
 }
 LANGUAGE_CODE = {"zh_CN": "zh", "en": "en"}  # Telegram keys menus by two-letter ISO 639-1 codes
 

@@ -19,15 +19,19 @@ from aiogram.types import Message
 
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces, Pace
-from bot.channels.telegram.render import Part, render
+from bot.channels.telegram.render import Part, Rendered, render, split_text
 from bot.channels.telegram.updates import CHANNEL
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable, backoff
 from handlers.messages import Reply
 
 log = logging.getLogger(__name__)
 
-HORIZON = 0.3  # wait inside a batch for a chat's next slot at most this long; later rows go back to the outbox
+HORIZON = 0.05  # wait inside a batch for a chat's next slot at most this long, so one chat never slows the batch
+WAKE_MARGIN = 0.1  # the sender settles a deferred row a little after we decided; wake it once the row is due
 MAX_INLINE_PAUSE = 3.0  # a global pause shorter than this is waited out inside the batch
+# A claim holds about this many seconds of sending: a citizen's reply never waits longer behind a broadcast, and a
+# kill -9 leaves at most one claim's rows uncertain (broadcast rows are then given up, never sent twice).
+BATCH_SECONDS = 0.25
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send", "peer_id_invalid")
 
 
@@ -45,6 +49,7 @@ class TelegramTransport:
         signer: CallbackSigner,
         request_hint: Callable[[Reply], str],
         *,
+        wake: Callable[[], object] = lambda: None,
         rate: float = 30.0,
         concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -52,8 +57,9 @@ class TelegramTransport:
         self.bot = bot
         self.signer = signer
         self.request_hint = request_hint
+        self.wake = wake
         self.clock = clock
-        self.batch_size = max(int(rate * 2), 10)
+        self.batch_size = max(int(rate * BATCH_SECONDS), 10)
         self.overall = Pace(rate, max(int(rate), 1))
         self.chats = ChatPaces(clock)
         self._calls = asyncio.Semaphore(concurrency)
@@ -73,6 +79,7 @@ class TelegramTransport:
     async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
         pause = self._paused_until - self.clock()
         if pause > MAX_INLINE_PAUSE:
+            asyncio.get_running_loop().call_later(pause + WAKE_MARGIN, self.wake)
             return [(d.id, RetryAfter(pause)) for d in batch]
         if pause > 0:
             await asyncio.sleep(pause)
@@ -87,6 +94,7 @@ class TelegramTransport:
 
     def _hold(self, chat: str, seconds: float) -> None:
         self._held[chat] = max(self._held.get(chat, 0.0), self.clock() + seconds)
+        asyncio.get_running_loop().call_later(seconds + WAKE_MARGIN, self.wake)
 
     def _waiting(self, chat: str) -> float:
         now = self.clock()
@@ -137,13 +145,18 @@ class TelegramTransport:
 
     async def _send(self, delivery: Delivery) -> Outcome:
         chat = delivery.recipient
-        rendered = render(
-            Reply.from_payload(delivery.payload),
-            chat_id=chat,
-            signer=self.signer,
-            keyboard_shown=chat in self._keyboards,
-            request_hint=self.request_hint,
-        )
+        # A payload with `edit_message_id` changes that earlier message in place (a broadcast's progress).
+        edit = str(delivery.payload.get("edit_message_id") or "") or None
+        if edit is not None:
+            rendered = Rendered((Part(split_text(str(delivery.payload.get("text", "")))[0]),), chat in self._keyboards)
+        else:
+            rendered = render(
+                Reply.from_payload(delivery.payload),
+                chat_id=chat,
+                signer=self.signer,
+                keyboard_shown=chat in self._keyboards,
+                request_hint=self.request_hint,
+            )
         start = self._progress.get(delivery.id, 0)
         last: Message | None = None
         for number in range(start, len(rendered.parts)):
@@ -158,6 +171,9 @@ class TelegramTransport:
                     if waiting > 0:  # a 429 came back while this one queued for a connection
                         self._remember(delivery.id, number)
                         raise _Deferred(waiting)
+                    if edit is not None:
+                        await self._edit(chat, edit, rendered.parts[number])
+                        return Sent(edit)
                     last = await self._call(chat, rendered.parts[number])
             except TelegramRetryAfter as error:
                 self._remember(delivery.id, number)
@@ -171,6 +187,8 @@ class TelegramTransport:
                 return Unreachable(f"403 {error.message}")
             except TelegramBadRequest as error:
                 self._progress.pop(delivery.id, None)
+                if edit is not None and "not modified" in error.message.lower():
+                    return Sent(edit)  # the same text again: the message already shows it
                 if any(sign in error.message.lower() for sign in GONE):
                     return Unreachable(f"400 {error.message}")
                 log.error("telegram refused outbox message %d: %s", delivery.id, error.message)
@@ -190,6 +208,10 @@ class TelegramTransport:
             self._progress[delivery_id] = parts_sent
         if len(self._progress) > 10_000:  # rows that never came back (dropped, sent by another process)
             self._progress.clear()
+
+    async def _edit(self, chat: str, message_id: str, part: Part) -> None:
+        chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
+        await self.bot.edit_message_text(text=part.text or "", chat_id=chat_id, message_id=int(message_id))
 
     async def _call(self, chat: str, part: Part) -> Message:
         chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
