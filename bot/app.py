@@ -16,7 +16,9 @@ from aiohttp import web
 from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
+from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import OutboxSender, Transport
+from handlers import followups
 from handlers.desk import Desk
 from handlers.emergency import parse_words
 from handlers.i18n import Translator
@@ -87,6 +89,7 @@ class Services:
     sender: OutboxSender
     app: web.Application
     background: list[Any] = field(default_factory=list)
+    followups: FollowUpScheduler | None = None
     telegram: TelegramChannel | None = None
 
 
@@ -142,9 +145,27 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     app.router.add_get("/healthz", healthz)
     sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
     webchat.on_handled.append(lambda handled: sender.wake())
+    deadlines = load_deadlines(
+        timezone=settings.timezone,
+        office_hours=settings.office_hours,
+        deadlines_file=settings.deadlines_file,
+        holidays_file=settings.holidays_file,
+    )
+    followups.configure(deadlines)
+    ticker = FollowUpScheduler(
+        db,
+        translator,
+        deadlines,
+        clock=clock,
+        interval=settings.followup_interval,
+        digest_at=settings.digest_at,
+        on_queued=sender.wake,
+    )
     if telegram is not None:
         telegram.on_handled.append(lambda handled: sender.wake(telegram.transport.channel))
-    return Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
+    services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
+    services.followups = ticker
+    return services
 
 
 async def serve(settings: Settings) -> None:
@@ -155,6 +176,9 @@ async def serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     services.sender.start()
+    if services.followups is not None:
+        warn_about_calendar(services.followups.deadlines.calendar, services.followups.clock().year)
+        await services.followups.start()
     if services.telegram is not None:
         await services.telegram.start()
     log.info("web chat on http://%s:%d/", settings.http_host, settings.http_port)
@@ -168,6 +192,8 @@ async def serve(settings: Settings) -> None:
     finally:
         if services.telegram is not None:
             await services.telegram.stop()
+        if services.followups is not None:
+            await services.followups.stop()
         await services.sender.stop()
         await runner.cleanup()
         await services.db.dispose()

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     webchat_max_uploads: int = 30  # files one web chat session may upload in all (disk is not a free-for-all)
     webchat_trusted_proxies: str = ""  # comma-separated proxy addresses/networks whose X-Forwarded-For is believed
     sender_interval: float = 0.5
+    office_hours: str = "08:30-12:00,14:00-17:30"  # working periods of a working day, local time
+    deadlines_file: Path | None = None  # the deadline policy; default demo/deadlines.toml
+    holidays_file: Path | None = None  # days off for years chinesecalendar does not know; default demo/holidays.toml
+    followup_interval: float = 30.0  # seconds between follow-up ticks
+    digest_at: str = "08:00"  # the morning digest, local time, on working days
     log_level: str = "INFO"
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import citizen, engine, guide, mytickets, officers, subscriptions
+from handlers import citizen, engine, guide, mytickets, officers, satisfaction, subscriptions
 from handlers.emergency import first_aid
 from handlers.turn import Turn
 
@@ -88,6 +88,7 @@ ACTIONS: dict[str, Action] = {
     "consent": _consent,
     "lang": _lang,
     "help": _help,
+    "rate": satisfaction.on_press,
     "sensitive": _sensitive,
     "my": mytickets.act,
     "t": officers.on_button,
@@ -124,6 +125,8 @@ async def dispatch(turn: Turn) -> None:
             await action(turn, arg)
             return
     if await officers.take_text(turn):
+        return
+    if await satisfaction.take_comment(turn):
         return
     interview = citizen.current_interview(turn)
     if interview is not None:

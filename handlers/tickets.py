@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
+from handlers import followups
 from handlers.alerts import alert_new_ticket
 from handlers.routing import route
 from handlers.turn import Turn
@@ -64,7 +65,6 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
         locale=turn.locale,
         created_at=turn.now,
         updated_at=turn.now,
-        claim_due_at=turn.now + timedelta(hours=4),
     )
     if new.phone:
         ticket.phone_sealed = cipher.encrypt(new.phone)
@@ -85,6 +85,8 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
             created_at=turn.now,
         )
     )
+    await followups.on_ticket_opened(uow, ticket, turn.now)
     await alert_new_ticket(turn, ticket, unit)
-    turn.say("ticket.created", number=number, unit=unit_name(turn, unit))
+    receipt = turn.t("ticket.created", number=number, unit=unit_name(turn, unit))
+    turn.reply(f"{receipt}\n\n{followups.promise(turn.translator, turn.locale, ticket)}")
     return ticket

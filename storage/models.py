@@ -223,6 +223,7 @@ class Ticket(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     rating_treatment: Mapped[int | None] = mapped_column(Integer)
     rating_solved: Mapped[str | None] = mapped_column(String(8))
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class TicketEvent(Base):
@@ -254,6 +255,7 @@ class FollowUp(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # set when a follow-up must exist once
 
 
 class AuditEntry(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from storage.crypto import FieldCipher
 from storage.db import WriteGate, create_engine, is_sqlite
 from storage.duty import DutyRepository
+from storage.ladder import LadderRepository
 from storage.models import (
     AuditEntry,
     ChatIdentity,
@@ -91,6 +92,7 @@ class UnitOfWork:
         self.units = UnitRepository(s)
         self.officers = OfficerRepository(s)
         self.follow_ups = FollowUpRepository(s, dialect)
+        self.ladder = LadderRepository(s, dialect)
         self.guide = GuideRepository(s, dialect)
         self.subscriptions = SubscriptionRepository(s, dialect)
         self.broadcasts = BroadcastRepository(s, dialect)
@@ -430,16 +432,35 @@ class FollowUpRepository:
         await self.session.flush()
         return follow_up
 
-    async def claim_due(self, now: datetime, limit: int) -> Sequence[FollowUp]:
+    async def add_once(self, follow_up: FollowUp) -> bool:
+        """Insert a keyed follow-up unless one with its key exists (another process may be adding it right now)."""
+        values = {c.key: getattr(follow_up, c.key) for c in FollowUp.__table__.columns if c.key != "id"}
+        values["status"] = values["status"] or "pending"
+        values["attempts"] = values["attempts"] or 0
+        values["params"] = values["params"] or {}
         stmt = (
-            select(FollowUp)
-            .where(FollowUp.status == "pending", FollowUp.due_at <= now)
-            .order_by(FollowUp.due_at, FollowUp.id)
-            .limit(limit)
+            _insert(self.dialect, FollowUp)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(FollowUp.id)
         )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def claim_due(self, now: datetime, limit: int, *, exclude: Sequence[int] = ()) -> Sequence[FollowUp]:
+        """Due pending rows, oldest first; on PostgreSQL locked till commit and skipped by every other claimer."""
+        stmt = select(FollowUp).where(FollowUp.status == "pending", FollowUp.due_at <= now)
+        if exclude:
+            stmt = stmt.where(FollowUp.id.not_in(list(exclude)))
+        stmt = stmt.order_by(FollowUp.due_at, FollowUp.id).limit(limit)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def of_ticket(self, ticket_id: int, status: str | None = None) -> Sequence[FollowUp]:
+        stmt = select(FollowUp).where(FollowUp.ticket_id == ticket_id)
+        if status is not None:
+            stmt = stmt.where(FollowUp.status == status)
+        return (await self.session.execute(stmt.order_by(FollowUp.due_at, FollowUp.id))).scalars().all()
 
     async def cancel_for_ticket(self, ticket_id: int, kinds: Sequence[str] = ()) -> None:
         stmt = update(FollowUp).where(FollowUp.ticket_id == ticket_id, FollowUp.status == "pending")

@@ -1,0 +1,147 @@
+"""The follow-up clock: APScheduler only ticks (every 30 s, and a cron job for the morning digest); the rows in the
+database are the follow-ups, and handlers/followups.py fires the due ones exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from handlers import followups
+from handlers.deadlines import Deadlines, build_deadlines
+from handlers.followups import TickReport
+from handlers.i18n import Translator
+from handlers.turn import Clock, system_clock
+from handlers.workcal import WorkCalendar, parse_office_hours
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+DEMO = Path(__file__).resolve().parent.parent / "demo"
+DEADLINES_FILE = DEMO / "deadlines.toml"
+HOLIDAYS_FILE = DEMO / "holidays.toml"
+
+
+def load_deadlines(
+    *,
+    timezone: str,
+    office_hours: str,
+    deadlines_file: Path | None = None,
+    holidays_file: Path | None = None,
+) -> Deadlines:
+    policy = tomllib.loads((deadlines_file or DEADLINES_FILE).read_text(encoding="utf-8"))
+    holidays = tomllib.loads((holidays_file or HOLIDAYS_FILE).read_text(encoding="utf-8"))
+    return build_deadlines(policy, holidays, timezone=timezone, office_hours=parse_office_hours(office_hours))
+
+
+def warn_about_calendar(calendar: WorkCalendar, year: int) -> list[str]:
+    """A WARNING for this year and the next when no source knows their holidays, or only a provisional one."""
+    warnings = []
+    for wanted in (year, year + 1):
+        coverage = calendar.coverage(wanted)
+        if coverage == "unknown":
+            warnings.append(
+                f"holidays of {wanted} are unknown to the chinesecalendar package and to the override file: "
+                "deadlines that year count Monday to Friday only; add the State Council's schedule to the "
+                "override file (HOLIDAYS_FILE) or upgrade chinesecalendar"
+            )
+        elif coverage == "provisional":
+            note = calendar.overrides[wanted].note
+            warnings.append(f"holidays of {wanted} are provisional in the override file ({note}); replace them")
+    for warning in warnings:
+        log.warning(warning)
+    return warnings
+
+
+class FollowUpScheduler:
+    """Ticks only. Job functions take no arguments, so no personal data ever sits in the scheduler."""
+
+    def __init__(
+        self,
+        db: Database,
+        translator: Translator,
+        deadlines: Deadlines,
+        *,
+        clock: Clock = system_clock,
+        interval: float = 30.0,
+        digest_at: str = followups.DEFAULT_DIGEST_AT,
+        on_queued: Callable[[], None] | None = None,
+        batch: int = followups.BATCH,
+    ) -> None:
+        self.db, self.translator, self.deadlines, self.clock = db, translator, deadlines, clock
+        self.interval, self.digest_at, self.on_queued, self.batch = interval, digest_at, on_queued, batch
+        self.scheduler = AsyncIOScheduler(timezone=deadlines.calendar.zone)
+        self.ticks = 0
+        self.report = TickReport()  # totals since start, counted per committed batch
+        self._ticking = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.plan_digest()
+        hour, minute = (int(part) for part in self.digest_at.split(":"))
+        self.scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.interval),
+            id="follow-ups",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # a late tick is better than a skipped one
+            next_run_time=self.clock(),
+        )
+        self.scheduler.add_job(
+            self.morning,
+            CronTrigger(hour=hour, minute=minute, timezone=self.deadlines.calendar.zone),
+            id="morning-digest",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+        self.scheduler.start()
+
+    @property
+    def fired(self) -> int:
+        return self.report.fired
+
+    async def stop(self) -> None:
+        """No new ticks; the one in progress finishes its batch (a batch is one transaction either way)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        async with self._ticking:
+            pass
+
+    async def plan_digest(self) -> None:
+        async with self.db() as uow:
+            await followups.ensure_digest(uow, self.clock(), self.digest_at)
+            await uow.commit()
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        async with self._ticking:
+            try:
+                await followups.tick(
+                    self.db, self.translator, self.clock(), deadlines=self.deadlines, batch=self.batch, report=report
+                )
+            except Exception:
+                log.exception("follow-up tick failed; the rows stay due for the next tick")
+            finally:
+                self.ticks += 1
+                for name in ("fired", "busy", "failed", "messages"):
+                    setattr(self.report, name, getattr(self.report, name) + getattr(report, name))
+        if report.fired or report.failed:
+            log.info("follow-ups: %d fired, %d busy, %d failed", report.fired, report.busy, report.failed)
+        if report.messages and self.on_queued is not None:
+            self.on_queued()
+        return report
+
+    async def morning(self) -> None:
+        """The digest row is already in the database (rows chain day to day); this just fires it on the minute."""
+        try:
+            await self.plan_digest()
+        except Exception:
+            log.exception("could not plan the morning digest")
+        await self.tick()
