@@ -51,8 +51,9 @@ DEMO = Path(__file__).resolve().parent.parent / "demo"
 _configured: Deadlines | None = None
 
 
-def configure(deadlines: Deadlines) -> None:
-    """Set once by the composition root; the state machine calls on_status_change with no room for it."""
+def configure(deadlines: Deadlines | None) -> None:
+    """Set once by the composition root (the state machine calls on_status_change with no room for it); None goes
+    back to the shipped demo policy."""
     global _configured
     _configured = deadlines
 
