@@ -1,0 +1,7 @@
+"""`python -m bench [options]`: the Telegram intake benchmark (see bench/intake.py)."""
+
+import sys
+
+from bench.intake import main
+
+sys.exit(main())

@@ -1,0 +1,286 @@
+"""Telegram intake benchmark: simulated citizens complete the dispute interview through the real bot process and
+the local fake Bot API, beside a bare aiogram echo bot driven the same way, on SQLite and on PostgreSQL.
+
+Each simulated user waits for the bot's answer, "reads" for --think seconds (people do not answer faster than a
+message a second, and the bot keeps Telegram's one-message-a-second pace per chat), then answers. Reported: updates
+handled per second over the run, and the reply latency (update offered by the Bot API → first message of the answer
+arriving at it), p50 and p99. The overall send rate is raised to 1000/s for both (as for paid broadcasts), so the
+global 30/s default does not cap what is measured; the per-chat pace stays on.
+
+    python -m bench                      # 60 users, SQLite and PostgreSQL (when reachable)
+    python -m bench --users 20 --backends sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bot.i18n import load_translator
+from handlers.i18n import Translator
+from handlers.inputs import Media, Phone
+from handlers.interviews.dispute import DISPUTE
+from tests.processes import ROOT, BotProcess
+from tests.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent
+from tests.telegram.walk import which_step
+
+PG_ADMIN_URL = os.environ.get("SHISHI_TEST_PG", "postgresql://127.0.0.1:5432/test")
+SECRET = "bench-secret-key-for-field-encryption"
+DESCRIPTION = "邻居把界桩往我家地里挪了两米，协商了几次都不成，想请司法所调解"
+
+
+@dataclass
+class Run:
+    backend: str
+    bot: str
+    users: int
+    updates: int = 0
+    seconds: float = 0.0
+    finished: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.backend:<9} {self.bot:<7} {self.users:>5} {self.finished:>8} {self.updates:>7} "
+            f"{self.rate:>9.1f} {self.percentile(0.5):>8.1f} {self.percentile(0.99):>8.1f}"
+        )
+
+
+class Citizen:
+    """One simulated citizen in one chat; every update it sends is timed to the first message of the answer."""
+
+    def __init__(self, fake: FakeBotAPI, user_id: int, think: float, run: Run) -> None:
+        self.user: FakeUser = fake.user(user_id, "zh-hans")
+        self.fake, self.think, self.run = fake, think, run
+
+    async def act(self, push: object) -> list[Sent]:
+        before = len(self.user.inbox())
+        offered = time.monotonic()
+        assert callable(push)
+        push()
+        messages = await self.fake.wait_messages(self.user.chat_id, before + 1, within=60)
+        self.run.latencies.append(messages[before].at - offered)
+        self.run.updates += 1
+        await asyncio.sleep(self.think)  # reading; the rest of a paced answer arrives meanwhile
+        return self.user.inbox()[before:]
+
+    async def press(self, reply: list[Sent], label: str) -> list[Sent]:
+        for _ in range(20):
+            holder = next((m for m in reversed(reply) if label in m.labels), None)
+            if holder is not None:
+                return await self.act(lambda holder=holder: self.user.press(holder, label))
+            await asyncio.sleep(0.25)
+            reply = self.user.inbox()[-len(reply) - 3 :]
+        raise RuntimeError(f"no button {label!r}")
+
+    async def echo(self, steps: int) -> None:
+        for n in range(steps):
+            await self.act(lambda n=n: self.user.text(f"{DESCRIPTION} {n}"))
+        self.run.finished += 1
+
+    async def dispute(self, t: Translator) -> None:
+        zh = "zh_CN"
+        reply = await self.act(lambda: self.user.text("/start"))
+        reply = await self.press(reply, t(zh, "consent.agree"))
+        reply = await self.press(reply, t(zh, DISPUTE.title))
+        submit = t(zh, "engine.submit")
+        for _ in range(30):
+            holder = next((m for m in reversed(reply) if m.inline), None)
+            if holder is not None and submit in holder.labels:
+                await self.press(reply, submit)
+                self.run.finished += 1
+                return
+            step = which_step(DISPUTE, t, zh, reply)
+            if step is None:
+                await asyncio.sleep(0.25)  # the rest of a paced answer
+                reply = reply + self.user.inbox()[len(self.user.inbox()) - 1 :]
+                continue
+            expects = step.expects
+            if isinstance(expects, Phone):
+                reply = await self.act(lambda: self.user.contact("+86 138 0013 8000"))
+            elif isinstance(expects, Media):
+                reply = await self.press(reply, t(zh, "nav.skip"))
+            elif getattr(expects, "options", None):
+                reply = await self.press(reply, t(zh, expects.options[0].label))  # type: ignore[attr-defined]
+            elif step.key == "description" or not holder or not _choices(holder, t):
+                reply = await self.act(lambda: self.user.text(DESCRIPTION))
+            else:
+                reply = await self.press(reply, _choices(holder, t)[0])
+        raise RuntimeError("the interview did not end")
+
+
+def _choices(message: Sent, t: Translator) -> list[str]:
+    nav = {t("zh_CN", k) for k in ("nav.skip", "nav.back", "nav.cancel")}
+    return [label for label in message.labels if label not in nav]
+
+
+async def drive(run: Run, fake: FakeBotAPI, t: Translator, think: float, steps: int) -> None:
+    citizens = [Citizen(fake, 100_000 + n, think, run) for n in range(run.users)]
+    started = time.monotonic()
+
+    async def one(citizen: Citizen, delay: float) -> None:
+        await asyncio.sleep(delay)  # arrivals spread over one think time, as people do not all start at once
+        await (citizen.echo(steps) if run.bot == "echo" else citizen.dispute(t))
+
+    results = await asyncio.gather(
+        *(one(c, think * n / max(run.users, 1)) for n, c in enumerate(citizens)), return_exceptions=True
+    )
+    run.seconds = time.monotonic() - started
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        print(f"  {len(failures)} users did not finish: {failures[0]!r}", file=sys.stderr)
+
+
+async def wait_polling(fake: FakeBotAPI, process: subprocess.Popen[bytes] | None, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not fake.calls_of("getUpdates"):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError("the bot exited before polling")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the bot never polled")
+        await asyncio.sleep(0.1)
+
+
+def start_echo(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+
+async def run_echo(backend: str, users: int, think: float, steps: int, t: Translator, workdir: Path) -> Run:
+    run = Run(backend, "echo", users)
+    async with FakeBotAPI() as fake:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake.base, "PYTHONPATH": str(ROOT)}
+        process = start_echo(env, workdir / "echo.log")
+        try:
+            await wait_polling(fake, process)
+            await drive(run, fake, t, think, steps)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+    return run
+
+
+async def run_shishi(backend: str, users: int, think: float, t: Translator, workdir: Path, url: str | None) -> Run:
+    run = Run(backend, "shishi", users)
+    async with FakeBotAPI() as fake:
+        env = {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": fake.base,
+            "TELEGRAM_RATE_PER_SECOND": "1000",
+            "SHISHI_SECRET_KEY": SECRET,
+            "SHISHI_DEMO": "yes",
+            "MAX_TICKETS_PER_DAY": "1000",
+            "LOG_LEVEL": "WARNING",
+        }
+        if url:
+            env["DATABASE_URL"] = url
+        process = BotProcess(workdir / f"shishi-{backend}", env, name="shishi")
+        try:
+            await asyncio.to_thread(process.start, 90.0)
+            await wait_polling(fake, None)
+            await drive(run, fake, t, think, 0)
+        finally:
+            process.kill()
+    return run
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> object:
+    import asyncpg
+
+    try:
+        admin = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_URL), 5)
+    except Exception as error:
+        print(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(error).__name__}): skipped", file=sys.stderr)
+        yield None
+        return
+    name = f"shishi_bench_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def bench(args: argparse.Namespace) -> list[tuple[Run, Run]]:
+    t = load_translator()
+    pairs: list[tuple[Run, Run]] = []
+    with tempfile.TemporaryDirectory(prefix="shishi-bench-") as tmp:
+        workdir = Path(tmp)
+        for backend in args.backends.split(","):
+            if backend == "postgres":
+                async with postgres_database() as url:
+                    if url is None:
+                        continue
+                    shishi = await run_shishi(backend, args.users, args.think, t, workdir, str(url))
+            else:
+                shishi = await run_shishi(backend, args.users, args.think, t, workdir, None)
+            steps = max(round(shishi.updates / max(shishi.users, 1)), 1)
+            echo = await run_echo(backend, args.users, args.think, steps, t, workdir)
+            pairs.append((echo, shishi))
+    return pairs
+
+
+HEADER = "backend   bot     users finished updates     upd/s   p50 ms   p99 ms"
+
+
+def report(pairs: list[tuple[Run, Run]], args: argparse.Namespace) -> None:
+    print(f"\nTelegram intake: {args.users} users, think {args.think}s, dispute interview vs. aiogram echo bot")
+    print(HEADER)
+    for echo, shishi in pairs:
+        print(echo.line())
+        print(shishi.line())
+    for echo, shishi in pairs:
+        throughput = shishi.rate / echo.rate if echo.rate else float("nan")
+        tail = shishi.percentile(0.99) / echo.percentile(0.99)
+        verdict = "meets" if throughput >= 0.5 and tail <= 3 else "MISSES"
+        print(
+            f"{shishi.backend}: throughput {throughput:.2f}× echo (target ≥ 0.5), "
+            f"p99 {tail:.2f}× echo (target ≤ 3) — {verdict} the target"
+        )
+    if args.json:
+        rows = []
+        for run in (r for pair in pairs for r in pair):
+            row = {**asdict(run), "rate": run.rate, "p50_ms": run.percentile(0.5), "p99_ms": run.percentile(0.99)}
+            row.pop("latencies")
+            rows.append(row)
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds a user reads before answering")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    pairs = asyncio.run(bench(args))
+    report(pairs, args)
+    return 0 if pairs else 1

@@ -1,0 +1,87 @@
+"""The Telegram transport in-process against the fake Bot API over real HTTP: back-off, order, parts, group pace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.channels.telegram.callbacks import CallbackSigner
+from bot.channels.telegram.pace import ChatPaces
+from bot.channels.telegram.transport import TelegramTransport
+from handlers.delivery import Delivery, Failed, RetryAfter, Sent, backoff
+from handlers.messages import Button, Reply
+from tests.telegram.fake_api import TOKEN, FakeBotAPI
+
+
+@pytest.fixture
+async def transport(fake: FakeBotAPI) -> AsyncIterator[TelegramTransport]:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base))
+    bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    yield TelegramTransport(bot, CallbackSigner.derive(b"k" * 32), lambda reply: "share below", rate=1000)
+    await session.close()
+
+
+def row(id_: int, chat: int, text: str, attempts: int = 1, **reply: object) -> Delivery:
+    payload = Reply(text=text, **reply).to_payload()  # type: ignore[arg-type]
+    return Delivery(id_, "telegram", str(chat), payload, "reply", True, attempts)
+
+
+async def test_a_server_error_backs_off_and_holds_the_chats_later_rows(
+    transport: TelegramTransport, fake: FakeBotAPI
+) -> None:
+    fake.fail_sends = 1
+    results = dict(await transport.deliver([row(1, 11, "one", attempts=3), row(2, 11, "two"), row(3, 12, "else")]))
+    assert isinstance(results[1], Failed) and results[1].retry
+    assert results[2] == RetryAfter(backoff(3).total_seconds())  # waits behind "one", not counted as an attempt
+    assert isinstance(results[3], Sent)  # another chat is not held up
+    assert "11" in transport.busy_recipients() and "12" not in transport.busy_recipients()
+    assert [m.text for m in fake.sent] == ["else"]
+
+
+async def test_a_429_on_the_second_part_resends_only_what_is_missing(
+    transport: TelegramTransport, fake: FakeBotAPI
+) -> None:
+    long = ("条款 " * 1500).strip()
+    assert len(long) > 4000
+    fake.limits.per_chat_per_second, fake.limits.per_chat_burst, fake.limits.retry_after = 1, 1, 1
+    first = dict(await transport.deliver([row(5, 21, long)]))
+    assert first[5] == RetryAfter(1.0) and len(fake.sent_to(21)) == 1
+    assert "21" in transport.busy_recipients()
+    fake.limits.per_chat_per_second = None
+    await asyncio.sleep(1.1)  # the retry_after
+    assert "21" not in transport.busy_recipients()
+    again = dict(await transport.deliver([row(5, 21, long)]))
+    assert isinstance(again[5], Sent)
+    texts = [m.text for m in fake.sent_to(21)]
+    assert len(texts) == 2 and "".join(texts).replace(" ", "") == long.replace(" ", "")
+    assert fake.violations == []
+
+
+async def test_a_contact_keyboard_is_removed_by_the_next_message(
+    transport: TelegramTransport, fake: FakeBotAPI
+) -> None:
+    ask = row(7, 31, "Phone?", buttons=((Button("Cancel", "nav:cancel"),),), request="contact", request_label="Share")
+    await transport.deliver([ask])
+    await transport.deliver([row(8, 31, "Thanks, noted.")])
+    markups = [m.reply_markup for m in fake.sent_to(31)]
+    assert "inline_keyboard" in markups[0] and markups[1]["keyboard"][0][0]["request_contact"] is True
+    assert markups[2] == {"remove_keyboard": True}
+    await asyncio.sleep(1.0)  # the chat's burst of three is spent: one a second now
+    assert dict(await transport.deliver([row(9, 31, "And again.")])) == {9: Sent(str(fake.sent_to(31)[-1].message_id))}
+    assert fake.sent_to(31)[-1].text == "And again." and fake.sent_to(31)[-1].reply_markup is None
+
+
+def test_groups_get_20_a_minute_and_private_chats_one_a_second() -> None:
+    now = [100.0]
+    paces = ChatPaces(clock=lambda: now[0])
+    for chat, spacing in (("-1001", 3.0), ("42", 1.0)):
+        for _ in range(3):  # the short burst
+            assert paces.delay(chat) == 0
+            paces.take(chat, now[0])
+        assert paces.delay(chat) == pytest.approx(spacing)
