@@ -30,8 +30,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 i18n: $(STAMP)
-	$(VENV)/bin/pybabel extract --no-location --omit-header -k _ -k t -k say -k button -o locales/messages.pot bot handlers
-	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales -D messages
+	$(PY) -m bot.catalog locales/messages.pot  # literal ids (-k _ t say button), dotted literals, ids built from tables
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap -i locales/messages.pot -d locales -D messages
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages
 
 bench: $(STAMP)

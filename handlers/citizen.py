@@ -121,9 +121,23 @@ async def status(turn: Turn, args: str = "") -> None:
 
 
 async def begin_interview(turn: Turn, name: str) -> None:
+    """`menu:<name>` starts an interview; with another one half filled in, it asks first (`menu:<name>:new`)."""
+    name, _, force = name.partition(":")
     interview = INTERVIEWS.get(name)
     if interview is None or not interview.in_menu:
         turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    started = current_interview(turn)
+    if started is not None and turn.state.answers and force != "new":
+        turn.reply(
+            Reply(
+                text=turn.t("menu.switch", title=turn.t(started.title), new=turn.t(interview.title)),
+                buttons=(
+                    (turn.button("menu.keep", "menu:continue"),),
+                    (turn.button("menu.drop", f"menu:{name}:new"),),
+                ),
+            )
+        )
         return
     if interview.needs_consent and turn.person.consent_at is None:
         turn.state.pending = name

@@ -32,7 +32,7 @@ def parse_words(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     words: dict[str, tuple[str, ...]] = {}
     for locale, table in data.items():
         listed = table.get("words") if isinstance(table, Mapping) else None
-        if not isinstance(listed, list) or not all(isinstance(w, str) and w.strip() for w in listed):
+        if not isinstance(listed, list) or not listed or not all(isinstance(w, str) and w.strip() for w in listed):
             raise EmergencyWordsError(f'[{locale}] needs words = ["…", …] with no blank entry')
         if len(listed) > MAX_WORDS:
             raise EmergencyWordsError(f"[{locale}] has more than {MAX_WORDS} words")

@@ -314,6 +314,9 @@ def back(turn: Turn, interview: Interview) -> None:
 
 
 def open_editor(turn: Turn, interview: Interview) -> None:
+    if turn.state.step not in (CONFIRM, EDIT):
+        reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
     turn.state.step = EDIT
     turn.reply(edit_menu(turn, interview))
 
@@ -329,6 +332,14 @@ def edit(turn: Turn, interview: Interview, key: str) -> None:
 
 
 def show_summary(turn: Turn, interview: Interview) -> None:
+    """Only from the editor: an old "back to the summary" button must not skip the steps still unanswered."""
+    if turn.state.step not in (CONFIRM, EDIT):
+        reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
+    unanswered = interview.next_after(None, turn.state.answers, editing=True)
+    if unanswered != CONFIRM:
+        go_to(turn, interview, unanswered)
+        return
     turn.state.step = CONFIRM
     turn.reply(summary(turn, interview))
 
@@ -336,6 +347,10 @@ def show_summary(turn: Turn, interview: Interview) -> None:
 async def submit(turn: Turn, interview: Interview) -> None:
     if turn.state.step != CONFIRM:
         reask(turn, interview, lead=turn.t("input.stale_button"))
+        return
+    unanswered = interview.next_after(None, turn.state.answers, editing=True)
+    if unanswered != CONFIRM:
+        go_to(turn, interview, unanswered, lead=turn.t("input.stale_button"))
         return
     answers = interview.final_answers(turn.state.answers)
     marks = flags(turn)

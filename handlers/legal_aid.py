@@ -90,6 +90,7 @@ def asks_hardship(answers: Mapping[str, Any]) -> bool:
 
 
 def asks_income(answers: Mapping[str, Any]) -> bool:
+    """Hardship questions, and no 低保 / 特困 card (Art. 42(2)): ask the income against the standard (Art. 34)."""
     return asks_hardship(answers) and answers.get("card") == "no"
 
 

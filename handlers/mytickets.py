@@ -23,6 +23,8 @@ LIST_LIMIT = 10
 MAX_ID_DIGITS = 18
 TICKET = "_ticket"  # the context key naming the ticket a follow-up flow is about
 NUMBER = re.compile(r"[A-Za-z]{1,8}-\d{8}-\d{4,6}")
+# Events this module and ticket opening write for the citizen; others fall back to the label of their new status.
+CITIZEN_EVENTS = ("created", "citizen_info", "cancelled_by_citizen")
 
 
 def label(turn: Turn, msgid: str, fallback: str) -> str:

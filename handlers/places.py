@@ -88,4 +88,5 @@ class TownshipChoice:
 
 
 def has_townships(answers: Mapping[str, Any]) -> bool:
+    """The county has townships with a judicial office."""
     return bool(TOWNSHIPS.get(str(answers.get("county"))))
