@@ -18,7 +18,7 @@ from storage.uow import Database
 from tests.conftest import TEST_SECRET, DeskDriver, FakeClock, open_db
 from tests.officer_world import join, load_demo, officer_of, plant_ticket
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ROUNDS = 100
 BATCH = 10

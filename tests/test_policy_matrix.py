@@ -268,6 +268,7 @@ async def _play(driver: DeskDriver, chat: Chat, steps: list[Step]) -> list[Reply
     return seen
 
 
+@pytest.mark.slow  # ~120 cells through the real desk: 15-40 s per database on a busy machine
 async def test_only_the_allowed_cells_succeed_through_the_desk(driver: DeskDriver, world: World) -> None:
     plans = _plans(driver)
     not_found = Reply(text=driver.t("zh_CN", "desk.not_found"))
