@@ -63,7 +63,10 @@ async def claim(
 ) -> list[Delivery]:
     async with db() as uow:
         rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude)
-        batch = [Delivery(r.id, r.channel, r.recipient, r.payload, r.kind, r.essential, r.attempts) for r in rows]
+        batch = [
+            Delivery(r.id, r.channel, r.recipient, uow.outbox.open(r.payload), r.kind, r.essential, r.attempts)
+            for r in rows
+        ]
         await uow.commit()
         return batch
 

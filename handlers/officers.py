@@ -455,7 +455,7 @@ async def _phone(ctx: Ctx, arg: str) -> None:
     phone = ctx.turn.uow.cipher.decrypt(ticket.phone_sealed)
     await ctx.turn.uow.tickets.audit(ctx.actor.person_id, "reveal_phone", ticket.id, ctx.now)
     await lifecycle.record(ctx.turn.uow, ticket, "phone_revealed", actor_person_id=ctx.actor.person_id, now=ctx.now)
-    ctx.say("desk.phone.full", number=ticket.number, phone=phone)
+    ctx.turn.say_sensitive("desk.phone.full", number=ticket.number, phone=phone)
 
 
 async def _note(ctx: Ctx, arg: str) -> None:
@@ -1106,7 +1106,7 @@ async def invite(turn: Turn, args: str = "") -> None:
         return
     code = await invites.create_invite(uow, unit, role, ttl, turn.now)
     await uow.tickets.audit(turn.person.id, "invite_created", None, turn.now)
-    turn.say(
+    turn.say_sensitive(
         "desk.invite.created",
         unit=unit_label(turn.locale, unit, turn.translator),
         role=_role_label(turn, role.value),

@@ -138,6 +138,10 @@ class Turn:
     def say(self, msgid: str, **params: object) -> None:
         self.reply(Reply(text=self.t(msgid, **params)))
 
+    def say_sensitive(self, msgid: str, **params: object) -> None:
+        """A reply carrying personal data in full: its outbox row is sealed at rest."""
+        self.reply(Reply(text=self.t(msgid, **params), meta={"sensitive": True}))
+
     async def send_to_person(
         self,
         person_id: int,
@@ -174,7 +178,11 @@ class Turn:
                     OutboxMessage(
                         channel=out.channel,
                         recipient=out.recipient,
-                        payload=out.reply.to_payload(),
+                        payload=(
+                            self.uow.outbox.seal(out.reply.to_payload())
+                            if out.reply.meta.get("sensitive")
+                            else out.reply.to_payload()
+                        ),
                         priority=out.priority,
                         essential=out.essential,
                         kind=out.kind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -87,7 +88,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(s, dialect)
         self.people = PeopleRepository(s)
         self.conversations = ConversationRepository(s, dialect, cipher)
-        self.outbox = OutboxRepository(s, dialect)
+        self.outbox = OutboxRepository(s, dialect, cipher)
         self.tickets = TicketRepository(s, dialect, cipher)
         self.units = UnitRepository(s)
         self.officers = OfficerRepository(s)
@@ -201,8 +202,19 @@ class ConversationRepository:
 
 
 class OutboxRepository:
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
-        self.session, self.dialect = session, dialect
+    def __init__(self, session: AsyncSession, dialect: str, cipher: FieldCipher) -> None:
+        self.session, self.dialect, self.cipher = session, dialect, cipher
+
+    def seal(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A message that carries personal data in full (a revealed phone, an invite code) is stored encrypted."""
+        return {"sealed": self.cipher.encrypt(json.dumps(payload, ensure_ascii=False))}
+
+    def open(self, payload: dict[str, Any]) -> dict[str, Any]:
+        sealed = payload.get("sealed")
+        if not isinstance(sealed, str):
+            return payload
+        opened: dict[str, Any] = json.loads(self.cipher.decrypt(sealed))
+        return opened
 
     async def enqueue(self, message: OutboxMessage) -> OutboxMessage:
         self.session.add(message)

@@ -209,7 +209,7 @@ class DeskDriver:
     async def replies(self, chat: Chat, after: int = 0) -> list[Reply]:
         async with self.db.reading() as uow:
             rows = await uow.outbox.transcript(chat.channel, chat.chat_id, after, 10_000)
-        return [Reply.from_payload(r.payload) for r in rows]
+            return [Reply.from_payload(uow.outbox.open(r.payload)) for r in rows]
 
     async def agree(self, chat: Chat) -> list[Reply]:
         await self.say(chat, "/start")

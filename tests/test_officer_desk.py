@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers import officers
-from storage.models import AuditEntry, TicketEvent
+from storage.models import AuditEntry, OutboxMessage, TicketEvent
 from tests.conftest import DeskDriver, buttons
 from tests.officer_world import (
     PHONE,
@@ -179,8 +179,10 @@ async def test_the_full_phone_only_to_the_assigned_officer_and_every_look_audite
         audits = (
             (await uow.session.execute(select(AuditEntry).where(AuditEntry.action == "reveal_phone"))).scalars().all()
         )
+        stored = [str(row.payload) for row in (await uow.session.execute(select(OutboxMessage))).scalars().all()]
     officer_person = (await officer_of(driver, team.officer_a)).person_id
     assert [(a.actor_person_id, a.ticket_id) for a in audits] == [(officer_person, planted.id)]
+    assert not any(PHONE in payload for payload in stored)  # the delivered number is sealed at rest
 
 
 async def test_an_internal_note_is_never_shown_to_the_citizen(driver: DeskDriver, team: Staff, citizen) -> None:  # type: ignore[no-untyped-def]

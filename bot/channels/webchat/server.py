@@ -216,7 +216,7 @@ class WebChat:
                 last = await uow.outbox.last_id(CHANNEL, chat_id)
                 after = max(last - HISTORY, 0) if last else 0
             rows = await uow.outbox.transcript(CHANNEL, chat_id, after, HISTORY)
-        messages = [{"id": r.id, **r.payload} for r in rows]
+            messages = [{"id": r.id, **uow.outbox.open(r.payload)} for r in rows]
         return messages, (rows[-1].id if rows else after)
 
     def _incoming(self, chat_id: str, body: dict[str, Any], request: web.Request) -> Incoming | None:
