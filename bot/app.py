@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.broadcaster import BroadcastLoop, outreach_rules
 from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("shishi")
 
 DEMO_UNITS = Path(__file__).resolve().parent.parent / "demo" / "hanzhong.toml"
+DEMO_GUIDE = DEMO_UNITS.parent / "guide.toml"
 DEMO_EMERGENCY_WORDS = DEMO_UNITS.parent / "emergency.toml"
 
 
@@ -77,6 +79,19 @@ async def load_demo_if_wanted(settings: Settings, db: Database) -> None:
     units, rules = read_units_file(DEMO_UNITS)
     count = await load_units(db, units, rules)
     log.info("loaded %d demo units", count)
+
+
+async def load_demo_guide_if_wanted(settings: Settings, db: Database) -> None:
+    """The demo service guide on an empty guide, under the same rule as the demo units."""
+    from datetime import UTC, datetime
+
+    from handlers.guide import has_guide, load_guide
+
+    wanted = settings.shishi_demo.lower()
+    if wanted == "no" or (wanted == "auto" and not settings.embedded) or await has_guide(db):
+        return
+    count = await load_guide(db, tomllib.loads(DEMO_GUIDE.read_text(encoding="utf-8")), datetime.now(UTC))
+    log.info("loaded %d demo service guide entries", count)
 
 
 @dataclass
@@ -171,11 +186,21 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
 async def serve(settings: Settings) -> None:
     services = build(settings)
     await load_demo_if_wanted(settings, services.db)
+    await load_demo_guide_if_wanted(settings, services.db)
     runner = web.AppRunner(services.app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     services.sender.start()
+    broadcasts = BroadcastLoop(
+        services.db,
+        services.translator,
+        services.desk.rules,
+        outreach_rules(settings),
+        interval=settings.broadcast_interval,
+        on_queued=services.sender.wake,
+    )
+    broadcasts.start()
     if services.followups is not None:
         warn_about_calendar(services.followups.deadlines.calendar, services.followups.clock().year)
         await services.followups.start()
@@ -194,6 +219,7 @@ async def serve(settings: Settings) -> None:
             await services.telegram.stop()
         if services.followups is not None:
             await services.followups.stop()
+        await broadcasts.stop()
         await services.sender.stop()
         await runner.cleanup()
         await services.db.dispose()

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     holidays_file: Path | None = None  # days off for years chinesecalendar does not know; default demo/holidays.toml
     followup_interval: float = 30.0  # seconds between follow-up ticks
     digest_at: str = "08:00"  # the morning digest, local time, on working days
+    broadcast_quiet_hours: str = "21:00-08:00"  # citizens get no broadcast in this local window
+    broadcast_daily_cap: int = 2  # broadcasts per citizen per local day; more wait for the next morning
+    broadcast_batch_size: int = 500  # recipients per fan-out transaction
+    broadcast_progress_every: float = 10.0  # seconds between edits of the author's progress message
+    broadcast_interval: float = 2.0  # seconds between broadcast ticks
     log_level: str = "INFO"
 
     @property

@@ -62,6 +62,7 @@ async def claim(
     db: Database, channel: str, now: datetime, limit: int, *, exclude: Sequence[str] = ()
 ) -> list[Delivery]:
     async with db() as uow:
+        await uow.broadcasts.give_up_uncertain(channel, now)  # before claim_due could take them again
         rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude)
         batch = [
             Delivery(r.id, r.channel, r.recipient, uow.outbox.open(r.payload), r.kind, r.essential, r.attempts)
@@ -76,8 +77,9 @@ async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Cl
         return
     async with db() as uow:
         now = clock()
+        rows = await uow.outbox.get_many([message_id for message_id, _ in results])
         for message_id, outcome in results:
-            row = await uow.outbox.get(message_id)
+            row = rows.get(message_id)
             if row is None or row.status != "sending":
                 continue
             row.lease_until = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import citizen, engine, guide, mytickets, officers, satisfaction, subscriptions
+from handlers import broadcasts, citizen, engine, guide, mytickets, officers, satisfaction, subscriptions
 from handlers.emergency import first_aid
 from handlers.turn import Turn
 
@@ -94,6 +94,7 @@ ACTIONS: dict[str, Action] = {
     "t": officers.on_button,
     "guide": guide.act,
     "sub": subscriptions.act,
+    "bc": broadcasts.act,
 }
 
 # Issue #7: the service guide, subscriptions, broadcasts (citizen.COMMANDS cannot name them: they show its menu).
@@ -101,6 +102,8 @@ OUTREACH_COMMANDS: dict[str, Action] = {
     "/guide": guide.command,
     "/subscribe": subscriptions.command,
     "/unsubscribe": subscriptions.stop_all,
+    "/broadcast": broadcasts.compose,
+    "/broadcasts": broadcasts.show_list,
 }
 
 

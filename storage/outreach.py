@@ -27,6 +27,7 @@ from storage.models import (
 
 BROADCAST_KIND = "broadcast"
 PROGRESS_KIND = "progress"
+UNCERTAIN = "uncertain: in flight when its sender stopped; not sent again (at most once)"
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -255,6 +256,19 @@ class BroadcastRepository:
             counts[key] = counts.get(key, 0) + int(n)
         return counts
 
+    async def unsettled(self, broadcast_id: int) -> bool:
+        """Whether any of the broadcast's messages is still queued or on its way (cheap: stops at the first)."""
+        stmt = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.broadcast_id == broadcast_id,
+                OutboxMessage.kind == BROADCAST_KIND,
+                OutboxMessage.status.in_(["pending", "sending"]),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
     async def withdraw_pending(self, broadcast_id: int) -> int:
         result = await self.session.execute(
             update(OutboxMessage)
@@ -277,6 +291,21 @@ class BroadcastRepository:
                 OutboxMessage.not_before < before,
             )
             .values(not_before=until)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def give_up_uncertain(self, channel: str, now: datetime) -> int:
+        """Broadcast rows whose sender died mid-send (lease expired): the platform may or may not have them, and it
+        has no idempotency key to ask. A broadcast is sent at most once, so they are given up, not sent again."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.kind == BROADCAST_KIND,
+                OutboxMessage.status == "sending",
+                OutboxMessage.lease_until < now,
+            )
+            .values(status="failed", lease_until=None, last_error=UNCERTAIN)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -18,6 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Settings a developer's shell or CI may carry; a test process starts from none of them unless it asks.
 _SCRUBBED_PREFIXES = ("SHISHI_", "TELEGRAM_", "WECHAT_", "WEBCHAT_", "DATABASE_URL", "HTTP_", "MAX_TICKETS")
+
+
+# Started through this launcher, the bot dies with the test runner (timeout, Ctrl-C, kill -9 of pytest): Linux's
+# parent-death signal, set before exec and kept across it. Linux ties it to the *thread* that spawned the child,
+# so async tests spawn from the event loop's thread (`astart`), not from a worker thread.
+_LAUNCHER = """
+import ctypes, os, signal, sys
+runner = int(sys.argv[1])
+if sys.platform == "linux":
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != runner:
+    sys.exit(1)  # the runner died before the signal was armed
+os.execv(sys.executable, [sys.executable, "-m", "bot", *sys.argv[2:]])
+"""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -79,27 +94,47 @@ class BotProcess:
 
     def start(self, timeout: float = 30.0) -> BotProcess:
         """Start and wait until /healthz answers 200; keeps the port of an earlier start, so clients reconnect."""
-        assert self.process is None or self.process.poll() is not None, "already running"
-        self.workdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(3):
-            if not self.port or attempt:
-                self.port = free_port()
-            self._spawn()
+            self._spawn(new_port=attempt > 0)
             if self._wait_healthy(timeout):
-                self.starts += 1
-                return self
-            if self.process is not None and self.process.poll() is None:
-                break  # running but not healthy: no point retrying on another port
-            if "address already in use" not in self.log_text().lower():
+                return self._started()
+            if not self._worth_another_port():
                 break
+        return self._failed()
+
+    async def astart(self, wait: float = 30.0) -> BotProcess:
+        """`start` for async tests: spawns on the event loop's thread, waits for health without blocking it."""
+        for attempt in range(3):
+            self._spawn(new_port=attempt > 0)
+            if await asyncio.to_thread(self._wait_healthy, wait):
+                return self._started()
+            if not self._worth_another_port():
+                break
+        return self._failed()
+
+    def _started(self) -> BotProcess:
+        self.starts += 1
+        return self
+
+    def _worth_another_port(self) -> bool:
+        if self.process is not None and self.process.poll() is None:
+            return False  # running but not healthy: another port will not help
+        return "address already in use" in self.log_text().lower()
+
+    def _failed(self) -> BotProcess:
         tail = self.log_text()[-4000:]
         self.kill()
         raise RuntimeError(f"{self.name} did not become healthy on port {self.port}; stderr tail:\n{tail}")
 
-    def _spawn(self) -> None:
+    def _spawn(self, *, new_port: bool) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if new_port or not self.port:
+            self.port = free_port()
+        runner = os.getpid()
         with self.log_path.open("ab") as err, self.stdout_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
+                [sys.executable, "-c", _LAUNCHER, str(runner), "run"],
                 cwd=self.workdir,
                 env=self.environment(),
                 stdout=out,
@@ -149,7 +184,10 @@ class BotProcess:
 
 @contextmanager
 def running_bot(workdir: Path, env: Mapping[str, str] | None = None, *, name: str = "bot") -> Iterator[BotProcess]:
-    """`with running_bot(tmp_path, {"MAX_TICKETS_PER_DAY": "1"}) as bot: …` — always killed at the end."""
+    """`with running_bot(tmp_path, {"MAX_TICKETS_PER_DAY": "1"}) as bot: …` — always killed at the end.
+
+    For async tests prefer `bot = await BotProcess(tmp_path).astart()` with `bot.kill()` in a `finally`.
+    """
     bot = BotProcess(workdir, env, name=name)
     try:
         yield bot.start()

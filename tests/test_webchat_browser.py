@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import re
@@ -64,7 +63,7 @@ async def browser(chromium_path: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[BotProcess]:
     process = BotProcess(tmp_path)
-    await asyncio.to_thread(process.start)
+    await process.astart()
     try:
         yield process
     finally:

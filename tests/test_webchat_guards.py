@@ -348,7 +348,7 @@ def test_uploads_are_recognised_by_their_first_bytes(head: bytes, declared: str,
 async def test_internal_error_gets_an_apology_and_never_a_stack_trace(tmp_path: Path) -> None:
     """Pull the database out from under a running process: every answer stays polite, the log keeps the detail."""
     bot = BotProcess(tmp_path)
-    await asyncio.to_thread(bot.start)
+    await bot.astart()
     moved = tmp_path / "moved-away"
     try:
         async with WebChatClient(bot.url) as citizen:

@@ -33,7 +33,7 @@ def tickets_in(db_file: Path) -> list[tuple[str, str, str | None]]:
 
 
 async def start(bot: BotProcess) -> BotProcess:
-    return await asyncio.to_thread(bot.start)
+    return await bot.astart()
 
 
 def conversation_step(db_file: Path) -> list[tuple[str | None, str | None]]:

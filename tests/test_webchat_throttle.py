@@ -39,6 +39,7 @@ async def test_two_hundred_messages_in_ten_seconds_are_throttled_and_a_neighbour
     flood: list[Answer] = []
     calm: list[Answer] = []
     flooding = asyncio.Event()
+    flood_seconds: list[float] = []
 
     async def flooder() -> None:
         async with WebChatClient(bot.url, local_addr="127.0.0.2") as client:
@@ -48,6 +49,7 @@ async def test_two_hundred_messages_in_ten_seconds_are_throttled_and_a_neighbour
             for i in range(200):  # one every 50 ms: 200 in 10 s
                 await asyncio.sleep(max(0.0, started + i * 0.05 - time.perf_counter()))
                 flood.append(await client.say(f"刷屏 {i}"))
+            flood_seconds.append(time.perf_counter() - started)
 
     async def neighbour(answers: list[Answer], until: asyncio.Task[None] | None) -> None:
         async with WebChatClient(bot.url) as client:
@@ -79,27 +81,30 @@ async def test_two_hundred_messages_in_ten_seconds_are_throttled_and_a_neighbour
         f"max {max(latencies) * 1000:.0f} ms"
     )
     assert len(flood) == 200 and len(accepted) + len(throttled) == 200
-    assert 20 <= len(accepted) <= 35  # the burst of 20, then about one a second
+    assert 20 <= len(accepted) <= 20 + flood_seconds[0] + 2  # the burst of 20, then one a second
     assert all(a.body == RATE_LIMITED and a.headers.get("Retry-After") for a in throttled)
     assert {a.status for a in calm} == {200} and len(calm) >= 8
-    assert statistics.median(latencies) < 0.25 and max(latencies) < 1.5
+    # "Normal speed" is the neighbour's own speed without the flood, measured just before on this machine.
+    assert statistics.median(latencies) <= max(0.25, 2.5 * statistics.median(baseline))
+    assert max(latencies) <= max(1.5, 4 * max(baseline))
 
 
 async def test_a_flood_that_changes_cookies_is_stopped_by_its_address(bot: BotProcess) -> None:
-    statuses = []
-    bodies = []
-    connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0))
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0), limit=100)
+
+    async def fresh_session_message(http: aiohttp.ClientSession, i: int) -> tuple[int, dict[str, str]]:
+        async with http.post(f"{bot.url}/api/messages", json={"key": f"r{i}", "text": "/start"}) as response:
+            return response.status, await response.json()
+
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        for i in range(100):  # no cookie kept: every request is a brand-new session
-            async with http.post(f"{bot.url}/api/messages", json={"key": f"r{i}", "text": "/start"}) as response:
-                statuses.append(response.status)
-                bodies.append(await response.json())
+        # No cookie kept: every request is a brand-new session, all hundred at once.
+        answers = await asyncio.gather(*(fresh_session_message(http, i) for i in range(100)))
     elapsed = time.perf_counter() - started
-    assert statuses[:40] == [200] * 40  # the address's burst
-    assert statuses.count(200) <= 40 + 5 * elapsed + 1  # then 5 a second, however many cookies it makes up
-    assert statuses.count(429) >= 20
-    assert all(b == RATE_LIMITED for s, b in zip(statuses, bodies, strict=True) if s == 429)
+    statuses = [status for status, _ in answers]
+    assert 40 <= statuses.count(200) <= 40 + 5 * elapsed + 1  # the address's burst, then 5 a second at most
+    assert statuses.count(429) >= 30, f"{statuses.count(429)} refused in {elapsed:.1f} s"
+    assert all(body == RATE_LIMITED for status, body in answers if status == 429)
 
 
 async def test_a_websocket_flood_gets_the_polite_message_too(bot: BotProcess) -> None:
@@ -128,7 +133,7 @@ async def test_behind_a_trusted_proxy_the_limit_is_per_client_and_a_spoofed_head
     """127.0.0.5 plays the site's reverse proxy; 127.0.0.6 is a client that forges X-Forwarded-For itself."""
     env = {"WEBCHAT_TRUSTED_PROXIES": "127.0.0.5", "WEBCHAT_ADDRESS_BURST": "5", "WEBCHAT_ADDRESS_RATE": "0.01"}
     bot = BotProcess(tmp_path_factory.mktemp("proxied"), env)
-    await asyncio.to_thread(bot.start)
+    await bot.astart()
 
     async def statuses(local: str, forwarded_for: list[str]) -> list[int]:
         connector = aiohttp.TCPConnector(local_addr=(local, 0))

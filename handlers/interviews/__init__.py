@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.engine import Interview
 from handlers.interviews import concern, dispute, relief, service
+from handlers.interviews.broadcast import COMPOSE
 from handlers.interviews.concern import CONCERN
 from handlers.interviews.dispute import DISPUTE
 from handlers.interviews.legal_aid import LEGAL_AID
@@ -14,7 +15,7 @@ from handlers.mytickets import TICKET_CANCEL, TICKET_NOTE
 
 INTERVIEWS: dict[str, Interview] = {
     interview.name: interview
-    for interview in (DISPUTE, CONCERN, LEGAL_AID, RELIEF, SERVICE, TICKET_NOTE, TICKET_CANCEL)
+    for interview in (DISPUTE, CONCERN, LEGAL_AID, RELIEF, SERVICE, TICKET_NOTE, TICKET_CANCEL, COMPOSE)
 }
 
 # Ticket kind → the codes its category takes; each is labelled `<kind>.cat.<code>`, the family officer views use.

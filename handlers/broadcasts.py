@@ -1,0 +1,175 @@
+"""Broadcasts in chat: compose, ask for approval, approve or reject (two-person rule), cancel, list.
+
+A broadcast moves draft → awaiting_approval → scheduled → sending → done; cancelled and rejected end it early.
+Only the author asks for approval and cancels; only another admin approves. handlers/fanout.py takes it from
+scheduled on.
+"""
+
+from __future__ import annotations
+
+from handlers import citizen, engine
+from handlers.interviews.broadcast import COMPOSE
+from handlers.messages import Button, Reply
+from handlers.outreach import (
+    AWAITING,
+    CANCELLABLE,
+    CANCELLED,
+    DRAFT,
+    REJECTED,
+    SCHEDULED,
+    describe,
+    may,
+    text_for,
+)
+from handlers.policy import Action, actor_for
+from handlers.turn import PRIORITY_ALERT, Turn
+from storage.models import Broadcast
+
+LISTED = 10
+
+
+async def compose(turn: Turn, args: str = "") -> None:
+    """`/broadcast`: admins only; everyone else is told plainly that it is not for them."""
+    if not await may(turn.uow, turn.person.id, Action.BROADCAST):
+        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        return
+    engine.begin(turn, COMPOSE)
+
+
+async def _locked(turn: Turn, raw_id: str) -> Broadcast | None:
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        return None
+    return await turn.uow.broadcasts.get_for_update(int(raw_id))
+
+
+def _approval_request(turn: Turn, broadcast: Broadcast, author: str, audience: int, locale: str) -> Reply:
+    translator = turn.translator
+    facts = describe(translator, locale, broadcast, turn.rules.zone, audience)
+    texts = [broadcast.text_zh] + ([broadcast.text_en] if broadcast.text_en else [])
+    return Reply(
+        text="\n\n".join([translator(locale, "broadcast.approve_ask", author=author), facts, *texts]),
+        photo=broadcast.photo,
+        buttons=(
+            (
+                Button(translator(locale, "broadcast.approve"), f"bc:approve:{broadcast.id}"),
+                Button(translator(locale, "broadcast.reject"), f"bc:reject:{broadcast.id}"),
+            ),
+        ),
+    )
+
+
+async def request_approval(turn: Turn, broadcast: Broadcast) -> None:
+    if broadcast.author_person_id != turn.person.id:
+        turn.say("broadcast.not_yours", id=broadcast.id)
+        return
+    if broadcast.status != DRAFT:
+        turn.say("broadcast.already", id=broadcast.id, status=turn.t(f"broadcast.status.{broadcast.status}"))
+        return
+    broadcast.status = AWAITING
+    actor = await actor_for(turn.uow, turn.person.id)
+    audience = await turn.uow.subscriptions.count_audience(broadcast.topic, broadcast.county)
+    asked = 0
+    for person_id in await turn.uow.broadcasts.admins():
+        if person_id == turn.person.id:
+            continue
+        asked += await turn.send_to_person(
+            person_id,
+            lambda locale: _approval_request(turn, broadcast, actor.name or "", audience, locale),
+            kind="alert",
+            priority=PRIORITY_ALERT,
+        )
+    lead = turn.t("broadcast.requested", id=broadcast.id, count=asked) if asked else turn.t("broadcast.no_approver")
+    turn.reply(Reply(text=lead, buttons=((turn.button("broadcast.cancel", f"bc:cancel:{broadcast.id}"),),)))
+
+
+async def _tell_author(turn: Turn, broadcast: Broadcast, msgid: str) -> None:
+    def render(locale: str) -> Reply:
+        return Reply(text=turn.translator(locale, msgid, id=broadcast.id))
+
+    await turn.send_to_person(broadcast.author_person_id, render, kind="alert", priority=PRIORITY_ALERT)
+
+
+async def decide(turn: Turn, broadcast: Broadcast, approve: bool) -> None:
+    """The two-person rule: an admin who is not the author approves or rejects; the author never can."""
+    if not await may(turn.uow, turn.person.id, Action.APPROVE_BROADCAST):
+        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        return
+    if broadcast.author_person_id == turn.person.id:
+        turn.say("broadcast.two_person", id=broadcast.id)
+        return
+    if broadcast.status != AWAITING:
+        turn.say("broadcast.already", id=broadcast.id, status=turn.t(f"broadcast.status.{broadcast.status}"))
+        return
+    broadcast.approved_by_person_id, broadcast.approved_at = turn.person.id, turn.now
+    if not approve:
+        broadcast.status = REJECTED
+        turn.say("broadcast.rejected", id=broadcast.id)
+        await _tell_author(turn, broadcast, "broadcast.rejected_author")
+        return
+    if broadcast.send_at <= broadcast.created_at:
+        broadcast.send_at = turn.now  # "send now" means now that it may go
+    broadcast.status = SCHEDULED
+    audience = await turn.uow.subscriptions.count_audience(broadcast.topic, broadcast.county)
+    turn.say("broadcast.approved", facts=describe(turn.translator, turn.locale, broadcast, turn.rules.zone, audience))
+    await _tell_author(turn, broadcast, "broadcast.approved_author")
+
+
+async def cancel(turn: Turn, broadcast: Broadcast) -> None:
+    """The author may stop a broadcast until its sending ends; what is still queued is withdrawn."""
+    if broadcast.author_person_id != turn.person.id:
+        turn.say("broadcast.not_yours", id=broadcast.id)
+        return
+    if broadcast.status not in CANCELLABLE:
+        turn.say("broadcast.already", id=broadcast.id, status=turn.t(f"broadcast.status.{broadcast.status}"))
+        return
+    started = broadcast.started_at is not None
+    broadcast.status, broadcast.cancelled_at = CANCELLED, turn.now
+    withdrawn = await turn.uow.broadcasts.withdraw_pending(broadcast.id)
+    if not started:
+        broadcast.finished_at = turn.now
+    turn.say("broadcast.cancelled", id=broadcast.id, withdrawn=withdrawn)
+
+
+async def show_list(turn: Turn, args: str = "") -> None:
+    """`/broadcasts`: the latest ones with their state, and the buttons each admin may press on them."""
+    if not await may(turn.uow, turn.person.id, Action.BROADCAST):
+        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        return
+    recent = await turn.uow.broadcasts.recent(LISTED)
+    if not recent:
+        turn.say("broadcast.none")
+        return
+    for broadcast in recent:
+        audience = broadcast.recipients or await turn.uow.subscriptions.count_audience(
+            broadcast.topic, broadcast.county
+        )
+        lines = [describe(turn.translator, turn.locale, broadcast, turn.rules.zone, audience)]
+        lines.append(text_for(broadcast, turn.locale)[:80])
+        row: list[Button] = []
+        own = broadcast.author_person_id == turn.person.id
+        if broadcast.status == DRAFT and own:
+            row.append(turn.button("broadcast.request", f"bc:request:{broadcast.id}"))
+        if broadcast.status == AWAITING and not own:
+            row.append(turn.button("broadcast.approve", f"bc:approve:{broadcast.id}"))
+            row.append(turn.button("broadcast.reject", f"bc:reject:{broadcast.id}"))
+        if broadcast.status in CANCELLABLE and own:
+            row.append(turn.button("broadcast.cancel", f"bc:cancel:{broadcast.id}"))
+        turn.reply(Reply(text="\n".join(lines), buttons=(tuple(row),) if row else ()))
+
+
+async def act(turn: Turn, arg: str) -> None:
+    """Buttons `bc:request|approve|reject|cancel:<id>`. To anyone but an admin, every id looks unknown."""
+    verb, _, raw_id = arg.partition(":")
+    admin = await may(turn.uow, turn.person.id, Action.BROADCAST)
+    broadcast = await _locked(turn, raw_id) if admin else None
+    if broadcast is None:
+        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        return
+    if verb == "request":
+        await request_approval(turn, broadcast)
+    elif verb in ("approve", "reject"):
+        await decide(turn, broadcast, approve=verb == "approve")
+    elif verb == "cancel":
+        await cancel(turn, broadcast)
+    else:
+        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
