@@ -106,6 +106,7 @@ async def test_two_processes_on_postgresql_deliver_1000_follow_ups_exactly_once(
     assert [w.returncode for w in workers] == [0, 0], logs
     results = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
     fired = [r["fired"] for r in results]
+    print("fired per process:", fired)
     assert sum(fired) == 1000 and all(f > 0 for f in fired), (results, logs)  # both took a share
     sent = await delivered(db)
     assert set(sent) == set(ids) and set(sent.values()) == {1}  # each follow-up exactly one message
