@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from handlers.i18n import Translator
 from handlers.messages import Button, Reply
+from handlers.quiet import officer_not_before
 from handlers.turn import Turn
 from storage.models import Ticket, Unit
 
@@ -100,7 +101,9 @@ async def alert_unit(
                 text = f"{tr(locale, 'desk.alert.urgent')}\n{text}"
             return Reply(text=text, buttons=alert_buttons(tr, locale, ticket))
 
-        if await turn.send_to_person(officer.person_id, render):
+        # Non-urgent alerts wait out the officer's quiet hours; urgent ones (danger, fraud under way) always go.
+        not_before = officer_not_before(officer, turn.now, turn.rules.zone, urgent=ticket.urgent)
+        if await turn.send_to_person(officer.person_id, render, not_before=not_before):
             sent += 1
     return sent
 
