@@ -177,7 +177,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         on_queued=sender.wake,
     )
     if telegram is not None:
-        telegram.on_handled.append(lambda handled: sender.wake(telegram.transport.channel))
+        telegram.on_handled.append(lambda handled: sender.wake())  # a turn may queue alerts on other channels
     services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
     services.followups = ticker
     return services

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from handlers.i18n import Translator
-from storage.models import InboxEntry, Officer
+from handlers.invites import make_invite
+from storage.models import InboxEntry
 from tests.telegram.conftest import Rig, RigFactory, step
 from tests.telegram.fake_api import FakeBotAPI
 
@@ -84,20 +85,18 @@ async def test_citizen_menus_per_language_and_a_staff_menu_after_join(
 
     user = fake.user(9201, "en")
     await step(user, lambda: user.text("/start"))
-    async with rig.db() as uow:
-        identity = await uow.people.identity("telegram", "9201")
+    async with rig.db.reading() as uow:
         unit = (await uow.units.all())[0]
+    code = await make_invite(rig.db, unit.code, "leader", timedelta(hours=1), datetime.now(UTC))
+    joined = await step(user, lambda: user.text(f"/join {code} Li Ming"))
+    async with rig.db.reading() as uow:
+        identity = await uow.people.identity("telegram", "9201")
         assert identity is not None
-        await uow.officers.add(
-            Officer(
-                person_id=identity.person_id, unit_id=unit.id, role="leader", name="Li", created_at=identity.created_at
-            )
-        )
-        await uow.commit()
-    user.text("/join ABCD-EFGH")
+        officer = await uow.officers.of_person(identity.person_id)
+    assert officer is not None and officer.role == "leader", [m.text for m in joined]
     scope = {"type": "chat", "chat_id": 9201}
     await fake.wait_until(lambda: bool(fake.commands_for(scope)), 10)
     staff = fake.command_descriptions(scope)
     assert {"duty", "overview", "start", "status"} <= set(staff) and "broadcast" not in staff
     assert staff["duty"] == t("en", "telegram.command.duty")
-    assert json.dumps(scope) and fake.commands_for(scope, "zh") == []
+    assert fake.commands_for(scope, "zh") == []  # one menu for the chat, in the officer's language

@@ -73,6 +73,7 @@ class TelegramChannel:
         self.poll_timeout = settings.telegram_poll_timeout
         self.on_handled: list[Callable[[Handled], object]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[None]] = set()  # menu refreshes in flight
         self._offset: int | None = None
         self._acknowledged: int | None = None
 
@@ -90,9 +91,9 @@ class TelegramChannel:
         self._tasks.append(asyncio.create_task(self._register(), name="telegram-register"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._jobs]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._jobs]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
@@ -185,7 +186,9 @@ class TelegramChannel:
             await self._answer(received.callback)
         command = incoming.command
         if command is not None and command[0] == "/join" and not handled.duplicate:
-            self._tasks.append(asyncio.create_task(self.refresh_commands(incoming.chat_id)))
+            job = asyncio.create_task(self.refresh_commands(incoming.chat_id))
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
 
     async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
         """Always answer a button press, or the phone shows a spinner; a late answer is not worth a retry."""
