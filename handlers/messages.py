@@ -45,6 +45,14 @@ class Incoming:
     display_name: str | None = None
     chat_kind: str = "private"  # private | group
 
+    def __post_init__(self) -> None:
+        # A lone surrogate (possible in JSON and some platform payloads) cannot be encoded as UTF-8, so it would
+        # break sealing the conversation state; it becomes U+FFFD here, at every channel's door.
+        for name in ("text", "choice", "display_name"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, value.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+
     @property
     def command(self) -> tuple[str, str] | None:
         """('/start', 'args') for a slash command; the '@botname' suffix is dropped."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from handlers.engine import CONFIRM
+from handlers.turn import State
 from storage.models import Conversation, InboxEntry, OutboxMessage, Ticket, TicketEvent
 from tests.conftest import DeskDriver, buttons
 
@@ -172,3 +173,18 @@ async def test_state_survives_a_new_desk(driver: DeskDriver) -> None:
     async with driver.db.reading() as uow:
         conversation = (await uow.session.execute(select(Conversation))).scalar_one()
     assert conversation is not None and conversation.step == "county" and conversation.step != CONFIRM
+
+
+async def test_a_lone_surrogate_is_an_ordinary_bad_character_not_a_failure(driver: DeskDriver) -> None:
+    chat = driver.chat("c8")
+    await driver.agree(chat)
+    await driver.press(chat, "menu:dispute")
+    await driver.press(chat, "land")
+    await driver.press(chat, "chenggu")
+    await driver.press(chat, "nav:skip")  # the township
+    reply = (await driver.say(chat, "\ud800 邻居把界桩挪了，协商不成，希望调解"))[-1]
+    assert driver.t("zh_CN", "error.internal") not in reply.text
+    async with driver.db.reading() as uow:
+        conversation = (await uow.session.execute(select(Conversation))).scalar_one()
+        state = State.from_json(uow.conversations.unseal(conversation))
+    assert state.answers["description"] == "\ufffd 邻居把界桩挪了，协商不成，希望调解"
