@@ -7,6 +7,8 @@ scheduled on.
 
 from __future__ import annotations
 
+from functools import partial
+
 from handlers import citizen, engine
 from handlers.interviews.broadcast import COMPOSE
 from handlers.messages import Button, Reply
@@ -19,6 +21,7 @@ from handlers.outreach import (
     SCHEDULED,
     describe,
     may,
+    photo_for,
     text_for,
 )
 from handlers.policy import Action, actor_for
@@ -42,13 +45,15 @@ async def _locked(turn: Turn, raw_id: str) -> Broadcast | None:
     return await turn.uow.broadcasts.get_for_update(int(raw_id))
 
 
-def _approval_request(turn: Turn, broadcast: Broadcast, author: str, audience: int, locale: str) -> Reply:
+def _approval_request(
+    turn: Turn, broadcast: Broadcast, author: str, audience: int, locale: str, channel: str | None
+) -> Reply:
     translator = turn.translator
     facts = describe(translator, locale, broadcast, turn.rules.zone, audience)
     texts = [broadcast.text_zh] + ([broadcast.text_en] if broadcast.text_en else [])
     return Reply(
         text="\n\n".join([translator(locale, "broadcast.approve_ask", author=author), facts, *texts]),
-        photo=broadcast.photo,
+        photo=photo_for(broadcast, channel) if channel else None,
         buttons=(
             (
                 Button(translator(locale, "broadcast.approve"), f"bc:approve:{broadcast.id}"),
@@ -72,9 +77,11 @@ async def request_approval(turn: Turn, broadcast: Broadcast) -> None:
     for person_id in await turn.uow.broadcasts.admins():
         if person_id == turn.person.id:
             continue
+        address = (await turn.uow.subscriptions.addresses([person_id])).get(person_id)
+        channel = address.channel if address else None
         asked += await turn.send_to_person(
             person_id,
-            lambda locale: _approval_request(turn, broadcast, actor.name or "", audience, locale),
+            partial(_approval_request, turn, broadcast, actor.name or "", audience, channel=channel),
             kind="alert",
             priority=PRIORITY_ALERT,
         )

@@ -176,15 +176,19 @@ class Broadcaster:
             addresses = await uow.subscriptions.addresses(people)
             plan = await self._plan(uow, sorted(addresses), now)
             fresh = await uow.broadcasts.claim_recipients(broadcast.id, {p: d for p, (d, _) in plan.items()}, now)
-            payloads = {code: citizen_message(self.translator, broadcast, code).to_payload() for code in SUPPORTED}
+            payloads: dict[tuple[str, str], dict[str, Any]] = {}
             rows: list[dict[str, Any]] = []
             for person_id in sorted(fresh):
                 address = addresses[person_id]
+                locale = address.locale if address.locale in SUPPORTED else SUPPORTED[0]
+                if (locale, address.channel) not in payloads:
+                    message = citizen_message(self.translator, broadcast, locale, address.channel)
+                    payloads[locale, address.channel] = message.to_payload()
                 rows.append(
                     {
                         "channel": address.channel,
                         "recipient": address.recipient,
-                        "payload": payloads.get(address.locale, payloads[SUPPORTED[0]]),
+                        "payload": payloads[locale, address.channel],
                         "priority": PRIORITY_BROADCAST,
                         "essential": False,  # dropped, not retried forever, when the chat turns out unreachable
                         "kind": BROADCAST_KIND,

@@ -24,6 +24,7 @@ DONE: Final = "done"
 CANCELLED: Final = "cancelled"
 REJECTED: Final = "rejected"
 CANCELLABLE: Final = frozenset({DRAFT, AWAITING, SCHEDULED, SENDING})
+PHOTO_SEP = "|"  # Broadcast.photo is "<channel>|<the platform's file id>"
 MAX_TEXT = 1000  # a photo's caption on Telegram holds 1 024 characters
 
 
@@ -77,11 +78,22 @@ def unsubscribe_button(translator: Translator, locale: str, topic: str) -> Butto
     )
 
 
-def citizen_message(translator: Translator, broadcast: Broadcast, locale: str) -> Reply:
+def photo_ref(channel: str, ref: str) -> str:
+    return f"{channel}{PHOTO_SEP}{ref}"
+
+
+def photo_for(broadcast: Broadcast, channel: str) -> str | None:
+    """A platform's file id works only on that platform: the image goes to chats of the channel it came from (the
+    others get the text alone)."""
+    source, sep, ref = (broadcast.photo or "").partition(PHOTO_SEP)
+    return ref if sep and source == channel else None
+
+
+def citizen_message(translator: Translator, broadcast: Broadcast, locale: str, channel: str) -> Reply:
     """What a subscriber receives: the text in their language, the image, and the one-tap unsubscribe."""
     return Reply(
         text=text_for(broadcast, locale),
-        photo=broadcast.photo,
+        photo=photo_for(broadcast, channel),
         buttons=((unsubscribe_button(translator, locale, broadcast.topic),),),
     )
 

@@ -563,3 +563,27 @@ async def test_rows_in_flight_when_the_sender_died_are_never_sent_again(driver: 
     assert {d.kind for d in again} >= {"progress", "reply"}  # everything else is sent again (at least once)
     rows = await broadcast_rows(driver.db, broadcast_id)
     assert {(r.status, r.last_error) for r in rows} == {("failed", UNCERTAIN)}
+
+
+async def test_an_image_goes_only_to_chats_of_the_platform_it_came_from(driver: DeskDriver) -> None:
+    a1 = await make_admin(driver, "a1", "张管理")
+    a2 = await make_admin(driver, "a2", "李管理")
+    web = await subscriber(driver, "web-fan", "anti_fraud")
+    telegram = driver.chat("4242", channel="telegram")
+    await driver.press(telegram, "sub:t:anti_fraud")
+    await driver.say(a1, "/broadcast")
+    await driver.press(a1, "anti_fraud")
+    await driver.press(a1, "all")
+    await driver.say(a1, TEXT_ZH)
+    await driver.press(a1, "nav:skip")
+    await driver.photo(a1, ref="upload-7f3a")  # a web chat upload id means nothing to Telegram
+    await driver.press(a1, "done")
+    await driver.press(a1, "now")
+    preview = await driver.press(a1, "nav:submit")
+    assert preview[1].photo == "upload-7f3a"
+    broadcast_id = int(next(b for b in buttons(preview[-1]) if b.startswith("bc:request:")).rsplit(":", 1)[1])
+    await driver.press(a1, f"bc:request:{broadcast_id}")
+    await driver.press(a2, f"bc:approve:{broadcast_id}")
+    await broadcaster(driver).tick()
+    photos = {r.recipient: r.payload.get("photo") for r in await broadcast_rows(driver.db, broadcast_id)}
+    assert photos == {web.chat_id: "upload-7f3a", telegram.chat_id: None}

@@ -13,7 +13,7 @@ from typing import Any
 from handlers.engine import Answers, Interview, Step
 from handlers.inputs import Accepted, Choice, Media, Option, Parsed, Rejected, Text, options_from
 from handlers.messages import Button, Incoming, Reply, Request
-from handlers.outreach import DRAFT, MAX_TEXT, TOPICS, citizen_message, describe, may
+from handlers.outreach import DRAFT, MAX_TEXT, TOPICS, citizen_message, describe, may, photo_ref
 from handlers.places import COUNTIES
 from handlers.policy import Action
 from handlers.turn import Turn
@@ -71,9 +71,10 @@ WHEN = Choice((Option("now", "broadcast.when.now"), Option("later", "broadcast.w
 
 def preview(turn: Turn, broadcast: Broadcast, audience: int) -> list[Reply]:
     """What the author sees of a draft: the message as each language's subscribers get it, then the facts."""
-    shown = [citizen_message(turn.translator, broadcast, "zh_CN")]
+    channel = turn.incoming.channel
+    shown = [citizen_message(turn.translator, broadcast, "zh_CN", channel)]
     if broadcast.text_en:
-        shown.append(citizen_message(turn.translator, broadcast, "en"))
+        shown.append(citizen_message(turn.translator, broadcast, "en", channel))
     facts = describe(turn.translator, turn.locale, broadcast, turn.rules.zone, audience)
     buttons = (
         (turn.button("broadcast.request", f"bc:request:{broadcast.id}"),),
@@ -96,7 +97,7 @@ async def create_draft(turn: Turn, answers: Answers) -> None:
             county=None if answers["county"] == "all" else answers["county"],
             text_zh=answers["text_zh"],
             text_en=answers.get("text_en"),
-            photo=photos[0]["ref"] if photos else None,
+            photo=photo_ref(turn.incoming.channel, photos[0]["ref"]) if photos else None,
             send_at=send_at,
             status=DRAFT,
             fanout_cursor=0,
