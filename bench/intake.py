@@ -277,7 +277,7 @@ def report(pairs: list[tuple[Run, Run]], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=60)
-    parser.add_argument("--think", type=float, default=1.0, help="seconds a user reads before answering")
+    parser.add_argument("--think", type=float, default=2.0, help="seconds a user reads before answering")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
