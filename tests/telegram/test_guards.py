@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.channels.telegram.updates import update_id_of
 from handlers.i18n import Translator
 from handlers.invites import make_invite
 from storage.models import InboxEntry
@@ -16,7 +17,7 @@ from tests.telegram.fake_api import FakeBotAPI
 
 async def inbox_keys(rig: Rig) -> list[str]:
     async with rig.db.reading() as uow:
-        return list((await uow.session.execute(select(InboxEntry.update_key))).scalars().all())
+        return [str(update_id_of(k)) for k in (await uow.session.execute(select(InboxEntry.update_key))).scalars()]
 
 
 async def test_a_tampered_or_foreign_button_gets_a_polite_refusal_and_nothing_else(

@@ -93,7 +93,7 @@ def test_update_becomes_one_incoming(name: str, payload: dict[str, Any], expecte
     received = receive(Update.model_validate({"update_id": 900, **payload}))
     assert received is not None
     incoming = received.incoming
-    assert (incoming.channel, incoming.update_key, incoming.language) == ("telegram", "900", "en")
+    assert (incoming.channel, incoming.update_key, incoming.language) == ("telegram", f"900:{incoming.chat_id}/5", "en")
     assert received.user_id == 77
     defaults = {"chat_id": "77", "chat_kind": "private", "text": None, "contact": None, "attachments": ()}
     for key, value in {**defaults, **expected}.items():

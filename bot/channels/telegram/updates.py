@@ -9,6 +9,18 @@ from aiogram.types import CallbackQuery, Message, Update
 from handlers.messages import Attachment, Contact, Incoming, Location
 
 CHANNEL = "telegram"
+
+
+def update_key(update_id: int, where: str) -> str:
+    """The update id, plus what it carries: Telegram picks update ids at random after a quiet week, so the id alone
+    could one day match an old inbox entry and a new message would be dropped as a repeat."""
+    return f"{update_id}:{where}"
+
+
+def update_id_of(key: str) -> int:
+    return int(key.split(":", 1)[0])
+
+
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
@@ -61,7 +73,7 @@ def from_message(update_id: int, message: Message) -> Received:
     incoming = Incoming(
         channel=CHANNEL,
         chat_id=str(message.chat.id),
-        update_key=str(update_id),
+        update_key=update_key(update_id, f"{message.chat.id}/{message.message_id}"),
         text=message.text if message.text is not None else message.caption,
         contact=contact,
         location=location,
@@ -79,7 +91,7 @@ def from_callback(update_id: int, query: CallbackQuery) -> Received | None:
     incoming = Incoming(
         channel=CHANNEL,
         chat_id=str(message.chat.id),
-        update_key=str(update_id),
+        update_key=update_key(update_id, f"q{query.id}"),
         language=query.from_user.language_code,
         chat_kind=chat_kind(message.chat.type),
     )
