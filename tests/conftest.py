@@ -135,6 +135,30 @@ def translator() -> Translator:
     return load_translator()
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; test tools never download a browser of their own
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    need(os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Any]:
+    """Headless Chromium driven by Playwright, with the flags this closed network needs."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
 class FakeClock:
     def __init__(self, start: datetime) -> None:
         self.now = start

@@ -18,7 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Settings a developer's shell or CI may carry; a test process starts from none of them unless it asks.
-_SCRUBBED_PREFIXES = ("SHISHI_", "TELEGRAM_", "WECHAT_", "WEBCHAT_", "DATABASE_URL", "HTTP_", "MAX_TICKETS")
+_SCRUBBED_PREFIXES = (
+    "SHISHI_",
+    "TELEGRAM_",
+    "WECHAT_",
+    "WEBCHAT_",
+    "BROADCAST_",
+    "DATABASE_URL",
+    "HTTP_",
+    "MAX_TICKETS",
+)
 
 
 # Started through this launcher, the bot dies with the test runner (timeout, Ctrl-C, kill -9 of pytest): Linux's
@@ -87,6 +96,10 @@ class BotProcess:
                 "SHISHI_DATA_DIR": str(self.data_dir),
                 "HTTP_HOST": "127.0.0.1",
                 "HTTP_PORT": str(self.port),
+                # A real process reads the wall clock: without this, broadcasts sent by a test run during
+                # Hanzhong's evening (21:00-08:00) would wait for the morning. Quiet hours are proven in-process
+                # with a fake clock (tests/test_broadcasts.py); a test may still set its own window.
+                "BROADCAST_QUIET_HOURS": "00:00-00:00",
             }
         )
         env.update(self.extra_env)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,33 +14,12 @@ from bot.i18n import load_translator
 from storage.crypto import FieldCipher
 from storage.models import Broadcast, ChatIdentity, Officer, Person, Subscription, Unit
 from storage.uow import Database
-from tests.conftest import TEST_SECRET, need
+from tests.conftest import TEST_SECRET
 from tests.processes import BotProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 T = load_translator()
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    need(os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium_path: str) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 
 from bot.i18n import load_translator
-from tests.conftest import need
 from tests.processes import BotProcess
 from tests.webchat_client import DESCRIPTION, PREFER
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(os.environ.get("SHISHI_SCREENSHOT", "/tmp/webchat.png"))
 PHONE = "13800138000"
 T = load_translator()
@@ -38,26 +36,6 @@ def tiny_png() -> bytes:
     header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
     body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + body
-
-
-@pytest.fixture
-def chromium_path() -> str:
-    need(os.path.exists(CHROMIUM), f"Debian's chromium is not installed at {CHROMIUM}")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium_path: str) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture
