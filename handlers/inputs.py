@@ -50,12 +50,16 @@ class Expect(Protocol):
     def show(self, turn: Turn, value: Any) -> str: ...
 
 
-def _not_text(incoming: Incoming) -> Rejected | None:
+def _typed(incoming: Incoming, *, required: bool = True) -> str | Rejected:
+    """The typed text, stripped; media or a button where text is expected, or (when required) nothing, is refused."""
     if incoming.attachments or incoming.location or incoming.contact:
         return Rejected("input.text_expected")
     if incoming.choice is not None:
         return Rejected("input.stale_button")
-    return None
+    text = (incoming.text or "").strip()
+    if required and not text:
+        return Rejected("input.blank")
+    return text
 
 
 def has_meaning(text: str) -> bool:
@@ -107,12 +111,9 @@ class Text:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        wrong = _not_text(incoming)
-        if wrong:
-            return wrong
-        text = (incoming.text or "").strip()
-        if not text:
-            return Rejected("input.blank")
+        text = _typed(incoming)
+        if isinstance(text, Rejected):
+            return text
         if len(text) > self.max_len:
             return Rejected("input.too_long", {"max": self.max_len, "got": len(text)})
         if not has_meaning(text):
@@ -200,10 +201,9 @@ class Day:
         today = turn.local(turn.now).date()
         if incoming.choice in ("today", "yesterday"):
             return Accepted((today - timedelta(days=incoming.choice == "yesterday")).isoformat())
-        wrong = _not_text(incoming)
-        if wrong:
-            return wrong
-        text = (incoming.text or "").strip()
+        text = _typed(incoming, required=False)
+        if isinstance(text, Rejected):
+            return text
         parsed: date | None = None
         for fmt in _DATE_FORMATS:
             try:
@@ -288,12 +288,9 @@ class Amount:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        wrong = _not_text(incoming)
-        if wrong:
-            return wrong
-        text = (incoming.text or "").strip()
-        if not text:
-            return Rejected("input.blank")
+        text = _typed(incoming)
+        if isinstance(text, Rejected):
+            return text
         amount = parse_amount(text)
         if amount is None:
             return Rejected("input.amount_invalid")
@@ -319,12 +316,9 @@ class Count:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        wrong = _not_text(incoming)
-        if wrong:
-            return wrong
-        text = (incoming.text or "").strip()
-        if not text:
-            return Rejected("input.blank")
+        text = _typed(incoming)
+        if isinstance(text, Rejected):
+            return text
         numbers = re.findall(r"\d+", text.replace(",", ""))
         if len(numbers) != 1 or len(text) > 20:
             return Rejected("input.count_invalid")
@@ -367,12 +361,10 @@ class IdNumber:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        wrong = _not_text(incoming)
-        if wrong:
-            return wrong
-        number = re.sub(r"\s", "", incoming.text or "").upper()
-        if not number:
-            return Rejected("input.blank")
+        typed = _typed(incoming)
+        if isinstance(typed, Rejected):
+            return typed
+        number = re.sub(r"\s", "", typed).upper()
         problem = id_number_problem(number, turn.local(turn.now).date())
         return Rejected(problem) if problem else Accepted(number)
 
