@@ -7,16 +7,12 @@ import logging
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
+from handlers import policy
 from handlers.i18n import SUPPORTED, Translator
 
 log = logging.getLogger(__name__)
 
 CITIZEN = ("start", "menu", "status", "guide", "subscribe", "lang", "help", "cancel", "back")
-STAFF = {  # extra commands once a chat has joined; handlers.policy decides what each may really do
-    "officer": ("duty",),
-    "leader": ("duty", "overview"),
-    "admin": ("duty", "overview", "invite", "broadcast", "broadcasts"),
-}
 LANGUAGE_CODE = {"zh_CN": "zh", "en": "en"}  # Telegram keys menus by two-letter ISO 639-1 codes
 
 
@@ -27,8 +23,7 @@ def commands_for(translator: Translator, locale: str, names: tuple[str, ...]) ->
 
 
 def staff_commands(role: str) -> tuple[str, ...]:
-    extra = STAFF.get(role, STAFF["officer"])
-    return CITIZEN + tuple(name for name in extra if name not in CITIZEN)
+    return CITIZEN + tuple(name for name in policy.staff_commands(role) if name not in CITIZEN)
 
 
 async def publish_citizen_menu(bot: Bot, translator: Translator) -> None:
