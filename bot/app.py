@@ -8,6 +8,7 @@ import logging
 import signal
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import OutboxSender, Transport
 from handlers import followups
-from handlers.desk import Desk
+from handlers.desk import Desk, Handled
 from handlers.emergency import parse_words
 from handlers.i18n import Translator
 from handlers.turn import Clock, Rules, system_clock
@@ -131,6 +132,12 @@ def polite_errors(translator: Translator) -> Any:
     return middleware
 
 
+def wake_for(sender: OutboxSender, handled: Handled) -> None:
+    """A turn may queue rows for other chats and channels (an officer's alert): wake the loops that claim those."""
+    for channel in handled.left_for_sender:
+        sender.wake(channel)
+
+
 def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     db = open_database(settings)
     translator = load_translator(settings.default_locale)
@@ -159,7 +166,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
 
     app.router.add_get("/healthz", healthz)
     sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
-    webchat.on_handled.append(lambda handled: sender.wake())
+    webchat.on_handled.append(partial(wake_for, sender))
     deadlines = load_deadlines(
         timezone=settings.timezone,
         office_hours=settings.office_hours,
@@ -177,7 +184,9 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         on_queued=sender.wake,
     )
     if telegram is not None:
-        telegram.on_handled.append(lambda handled: sender.wake())  # a turn may queue alerts on other channels
+        telegram.send_now = partial(sender.send_now, telegram.transport.channel)
+        telegram.wake = partial(sender.wake, telegram.transport.channel)
+        telegram.on_handled.append(partial(wake_for, sender))
     services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
     services.followups = ticker
     return services

@@ -38,12 +38,47 @@ class OutboxSender:
         self.clock = clock
         self.interval = interval
         self._wake = {t.channel: asyncio.Event() for t in self.transports}
+        self._by_channel = {t.channel: t for t in self.transports}
         self._tasks: list[asyncio.Task[None]] = []
+        self._direct: set[asyncio.Task[None]] = set()  # replies a channel took to send at once
+        self._outcomes: list[tuple[int, Outcome]] = []  # sent, not yet settled
+        self._settling: asyncio.Task[None] | None = None
 
     def wake(self, channel: str | None = None) -> None:
         for name, event in self._wake.items():
             if channel is None or channel == name:
                 event.set()
+
+    def send_now(self, channel: str, batch: Sequence[Delivery]) -> None:
+        """Send rows a channel took inside its turn's transaction (`Desk.handle(send_now=True)`) without waiting for
+        a claim; outcomes are settled together in the background, like the loop's."""
+        if not batch:
+            return
+        task = asyncio.create_task(self._send(self._by_channel[channel], batch), name=f"send-now-{channel}")
+        self._direct.add(task)
+        task.add_done_callback(self._direct.discard)
+
+    async def _send(self, transport: Transport, batch: Sequence[Delivery]) -> None:
+        try:
+            results = await transport.deliver(batch)
+        except Exception as error:
+            log.exception("%s transport failed", transport.channel)
+            results = [(d.id, Failed(type(error).__name__)) for d in batch]
+        self._outcomes.extend(results)
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.create_task(self._settle_all(), name="settle")
+
+    async def _settle_all(self) -> None:
+        """One transaction for whatever outcomes gathered meanwhile; a row stays leased until its outcome is in."""
+        await asyncio.sleep(0)  # let the sends finishing in this moment join
+        while self._outcomes:
+            outcomes, self._outcomes = self._outcomes, []
+            try:
+                await settle(self.db, outcomes, self.clock)
+            except Exception:
+                log.exception("settling %d sent rows failed, retrying", len(outcomes))
+                self._outcomes[:0] = outcomes
+                await asyncio.sleep(self.interval * 4)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(t), name=f"sender-{t.channel}") for t in self.transports]
@@ -54,6 +89,11 @@ class OutboxSender:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._direct:
+            await asyncio.wait(list(self._direct), timeout=10)
+        if self._settling is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._settling, timeout=10)
 
     async def drain_once(self, transport: Transport) -> int:
         batch = await claim(

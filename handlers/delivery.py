@@ -9,7 +9,8 @@ from typing import Any
 
 from handlers.outreach import forget_unreachable
 from handlers.turn import Clock
-from storage.uow import Database
+from storage.models import OutboxMessage
+from storage.uow import Database, UnitOfWork
 
 MAX_ATTEMPTS = 12
 LEASE = timedelta(seconds=60)
@@ -70,6 +71,28 @@ async def claim(
         ]
         await uow.commit()
         return batch
+
+
+async def take_replies(
+    uow: UnitOfWork, messages: Sequence[OutboxMessage], channel: str, recipient: str, now: datetime
+) -> list[Delivery]:
+    """Inside the turn's transaction: the answers to the chat that just wrote, taken for sending at once by the
+    channel that received the message, so a reply does not wait for the sender to claim it. Exactly the lease a
+    claim gives (a crash before settling sends them again once it ends); nothing overtakes an earlier unsent row."""
+    mine = [m for m in messages if m.channel == channel and m.recipient == recipient]
+    if not mine or await uow.outbox.unsent_before(channel, recipient, mine[0].id, max(m.priority for m in mine)):
+        return []
+    taken: list[Delivery] = []
+    for row in mine:
+        if row.status != "pending" or row.not_before > now:
+            break  # held (quiet hours): it and everything after it go the usual way, in order
+        row.status, row.lease_until, row.attempts = "sending", now + LEASE, row.attempts + 1
+        taken.append(
+            Delivery(
+                row.id, row.channel, row.recipient, uow.outbox.open(row.payload), row.kind, row.essential, row.attempts
+            )
+        )
+    return taken
 
 
 async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Clock) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from handlers.delivery import Delivery, take_replies
 from handlers.i18n import Translator
 from handlers.messages import Incoming, Reply
 from handlers.router import dispatch
@@ -15,14 +17,23 @@ from storage.uow import Database
 log = logging.getLogger(__name__)
 
 MAX_UPDATE_KEY = 128
+SEEN_GRAIN = timedelta(minutes=1)  # "last seen" picks a person's most recent chat; a minute is fine enough
 
 
 @dataclass(frozen=True)
 class Handled:
-    """What the channel needs after commit: was it a repeat, and which chats have new messages."""
+    """What the channel needs after commit: was it a repeat, which chats have new messages, and which of the replies
+    to the writer the channel took to send at once (`handle(..., send_now=True)`; it must settle them)."""
 
     duplicate: bool
     messages: list[OutboxMessage] = field(default_factory=list)
+    taken: list[Delivery] = field(default_factory=list)
+
+    @property
+    def left_for_sender(self) -> set[str]:
+        """Channels with new rows the outbox sender has to claim."""
+        taken = {d.id for d in self.taken}
+        return {m.channel for m in self.messages if m.id not in taken}
 
     @property
     def touched(self) -> set[tuple[str, str]]:
@@ -41,10 +52,10 @@ class Desk:
         self.rules = rules
         self.clock = clock
 
-    async def handle(self, incoming: Incoming) -> Handled:
+    async def handle(self, incoming: Incoming, *, send_now: bool = False) -> Handled:
         """Raises only when the database itself fails, so the platform delivers the update again."""
         try:
-            return await self._handle(incoming)
+            return await self._handle(incoming, send_now)
         except Exception as error:
             if not await self.db.ping():
                 raise
@@ -52,19 +63,20 @@ class Desk:
             log.exception("turn failed on %s update (%s)", incoming.channel, type(error).__name__)
             return await self._apologise(incoming)
 
-    async def _handle(self, incoming: Incoming) -> Handled:
+    async def _handle(self, incoming: Incoming, send_now: bool) -> Handled:
         now = self.clock()
         async with self.db() as uow:
             if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
                 return Handled(duplicate=True)
-            identity = await uow.people.identity(incoming.channel, incoming.chat_id)
-            if identity is None:
+            found = await uow.people.who(incoming.channel, incoming.chat_id)
+            if found is None:
                 locale = self.translator.locale_for(incoming.language or self.rules.default_locale)
                 identity = await uow.people.create(incoming.channel, incoming.chat_id, locale, now)
+                person = await uow.people.get(identity.person_id)
             else:
-                identity.last_seen_at = now
-                identity.unreachable_at = None
-            person = await uow.people.get(identity.person_id)
+                identity, person = found
+                if identity.unreachable_at is not None or now - identity.last_seen_at >= SEEN_GRAIN:
+                    identity.last_seen_at, identity.unreachable_at = now, None  # not a write on every message
             conversation = await uow.conversations.get_for_update(person.id, now)
             state = State.from_json(uow.conversations.unseal(conversation))
             turn = Turn(
@@ -81,8 +93,9 @@ class Desk:
             await dispatch(turn)
             uow.conversations.seal(conversation, state.interview, state.step, state.to_json(), now)
             messages = await turn.flush()
+            taken = await take_replies(uow, messages, incoming.channel, incoming.chat_id, now) if send_now else []
             await uow.commit()
-            return Handled(duplicate=False, messages=messages)
+            return Handled(duplicate=False, messages=messages, taken=taken)
 
     async def _apologise(self, incoming: Incoming) -> Handled:
         now = self.clock()

@@ -28,7 +28,7 @@ async def route(
 ) -> Unit | None:
     best: tuple[int, int] | None = None
     chosen: int | None = None
-    for rule in await uow.units.rules():
+    for rule in await uow.units.rules(kind=kind, category=category, county=county, township=township):
         score = _score(rule, kind, category, county, township)
         if score < 0:
             continue

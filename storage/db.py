@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 
 def is_sqlite(url: str) -> bool:
@@ -22,7 +21,7 @@ def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> As
         url,
         echo=echo,
         connect_args={"timeout": 30, "isolation_level": None},
-        poolclass=NullPool if ":memory:" not in url else None,
+        **({} if ":memory:" in url else {"pool_size": 2 if immediate else 5, "max_overflow": 8}),
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -146,6 +146,16 @@ class PeopleRepository:
         stmt = select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def who(self, channel: str, external_id: str) -> tuple[ChatIdentity, Person] | None:
+        """The chat's identity and its person, in one query (every turn starts here)."""
+        stmt = (
+            select(ChatIdentity, Person)
+            .join(Person, Person.id == ChatIdentity.person_id)
+            .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+        )
+        found = (await self.session.execute(stmt)).one_or_none()
+        return None if found is None else (found[0], found[1])
+
     async def create(self, channel: str, external_id: str, locale: str, now: datetime) -> ChatIdentity:
         person = Person(locale=locale, created_at=now, consent_declined=False)
         self.session.add(person)
@@ -192,12 +202,15 @@ class ConversationRepository:
 
     async def get_for_update(self, person_id: int, now: datetime) -> Conversation:
         """The person's conversation row, created if missing, locked until commit (PostgreSQL)."""
+        stmt = select(Conversation).where(Conversation.person_id == person_id).with_for_update()
+        found = (await self.session.execute(stmt)).scalar_one_or_none()
+        if found is not None:
+            return found
         await self.session.execute(
             _insert(self.dialect, Conversation)
             .values(person_id=person_id, state_sealed="", version=0, updated_at=now)
             .on_conflict_do_nothing(index_elements=["person_id"])
         )
-        stmt = select(Conversation).where(Conversation.person_id == person_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one()
 
 
@@ -263,6 +276,21 @@ class OutboxRepository:
             row.attempts += 1
         await self.session.flush()
         return rows
+
+    async def unsent_before(self, channel: str, recipient: str, before_id: int, priority: int) -> bool:
+        """Is an earlier row for this chat, as urgent or more, still waiting or in flight? Then nothing overtakes it."""
+        stmt = select(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.id < before_id,
+                OutboxMessage.priority <= priority,
+                OutboxMessage.status.in_(["pending", "sending"]),
+            )
+            .exists()
+        )
+        return bool((await self.session.execute(stmt)).scalar())
 
     async def transcript(self, channel: str, recipient: str, after_id: int, limit: int) -> Sequence[OutboxMessage]:
         stmt = (
@@ -408,8 +436,13 @@ class UnitRepository:
         self.session.add_all(list(rules))
         await self.session.flush()
 
-    async def rules(self) -> Sequence[RoutingRule]:
-        return (await self.session.execute(select(RoutingRule))).scalars().all()
+    async def rules(self, **wanted: str | None) -> Sequence[RoutingRule]:
+        """The routing rules that could match these values (a blank or "*" in a rule matches anything)."""
+        stmt = select(RoutingRule)
+        for name, value in wanted.items():
+            column = getattr(RoutingRule, name)
+            stmt = stmt.where(or_(column.is_(None), column.in_(["", "*", *([value] if value else [])])))
+        return (await self.session.execute(stmt)).scalars().all()
 
 
 class OfficerRepository:
@@ -449,8 +482,8 @@ class FollowUpRepository:
         self.session, self.dialect = session, dialect
 
     async def add(self, follow_up: FollowUp) -> FollowUp:
+        """Inserted with the next flush: a new ticket's five rungs go in as one statement."""
         self.session.add(follow_up)
-        await self.session.flush()
         return follow_up
 
     async def add_once(self, follow_up: FollowUp) -> bool:

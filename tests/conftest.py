@@ -104,6 +104,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 
 @pytest.fixture
+async def pg_database() -> AsyncIterator[tuple[str, str]]:
+    """A database of its own on the shared server: (name, direct async URL)."""
+    need(await _pg_reachable(), f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    name = f"shishi_tg_{uuid.uuid4().hex[:10]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield name, f"{base}/{name}"
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "shishi.db"
     shutil.copy(sqlite_template, path)

@@ -4,21 +4,16 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from bot.channels.telegram.updates import update_id_of
 from handlers.i18n import Translator
 from storage.models import ChatIdentity, InboxEntry, OutboxMessage
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_reachable, need
+from tests.tcp_proxy import TcpProxy
 from tests.telegram.conftest import WEBHOOK_PATH, WEBHOOK_SECRET, Rig, RigFactory, step
 from tests.telegram.fake_api import FakeBotAPI
-from tests.telegram.tcp_proxy import TcpProxy
 
 
 async def rows(rig: Rig, model: type) -> int:
@@ -86,24 +81,12 @@ async def test_the_same_update_posted_three_times_at_once_is_handled_once(
     assert await rows(rig, InboxEntry) == 1
 
 
-@pytest.fixture
-async def pg_database() -> AsyncIterator[tuple[str, str]]:
-    """A database of its own on the shared server: (name, direct async URL)."""
-    need(await _pg_reachable(), f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-    name = f"shishi_tg_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield name, f"{base}/{name}"
-    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def test_database_down_gives_5xx_then_the_update_is_handled_once_when_it_is_back(
     rig_factory: RigFactory, fake: FakeBotAPI, t: Translator, pg_database: tuple[str, str]
 ) -> None:
     _, direct = pg_database
-    server = urlsplit(PG_ADMIN_URL)
-    proxy = await TcpProxy(server.hostname or "127.0.0.1", server.port or 5432).start()
-    through_proxy = direct.replace(f"{server.hostname}:{server.port or 5432}", f"127.0.0.1:{proxy.port}")
+    proxy = await TcpProxy.before(direct).start()
+    through_proxy = proxy.through(direct)
     try:
         rig = await rig_factory(webhook=True, reader_url=direct, DATABASE_URL=through_proxy)
         user = fake.user(8100)

@@ -9,8 +9,9 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot
@@ -28,6 +29,7 @@ from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Received, chat_of, receive
 from bot.channels.webchat.limits import RateLimiter
 from bot.config import Settings
+from handlers.delivery import Delivery
 from handlers.desk import Desk, Handled
 from handlers.i18n import SUPPORTED, Translator
 from handlers.messages import Reply
@@ -65,6 +67,9 @@ class TelegramChannel:
         self.transport = TelegramTransport(
             self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second, wake=self._wake_sender
         )
+        # Wired by the composition root to the outbox sender: replies go out as soon as the turn commits.
+        self.send_now: Callable[[Sequence[Delivery]], None] | None = None
+        self.wake: Callable[[], None] = lambda: None
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}
         self.webhook_url = settings.telegram_webhook_url
@@ -151,9 +156,8 @@ class TelegramChannel:
             log.warning("telegram: commands of a chat not refreshed (%s)", type(error).__name__)
 
     def _wake_sender(self) -> None:
-        """Something is due (a deferred row, a notice): the callbacks wired to the sender wake it."""
-        for callback in self.on_handled:
-            callback(Handled(duplicate=False))
+        """Something is due for this channel (a deferred row, a notice)."""
+        self.wake()
 
     def request_hint(self, reply: Reply) -> str:
         """The line above a contact/location keyboard, in the language the reply was written in."""
@@ -179,16 +183,22 @@ class TelegramChannel:
                 await self._answer(received.callback, self.t(locale, "input.stale_button"))
                 return
             incoming = replace(incoming, choice=choice)
-        handled = await self.desk.handle(incoming)
+        handled = await self.desk.handle(incoming, send_now=self.send_now is not None)
+        if handled.taken and self.send_now is not None:
+            self.send_now(handled.taken)
         for callback in self.on_handled:
             callback(handled)
         if received.callback is not None:
-            await self._answer(received.callback)
+            self._later(self._answer(received.callback))
         command = incoming.command
         if command is not None and command[0] == "/join" and not handled.duplicate:
-            job = asyncio.create_task(self.refresh_commands(incoming.chat_id))
-            self._jobs.add(job)
-            job.add_done_callback(self._jobs.discard)
+            self._later(self.refresh_commands(incoming.chat_id))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Off the update's path: the poll (or the webhook's answer) waits only for the commit."""
+        job = asyncio.create_task(work)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
 
     async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
         """Always answer a button press, or the phone shows a spinner; a late answer is not worth a retry."""
