@@ -5,21 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from handlers.delivery import Delivery, Failed, Outcome, claim, settle
+from handlers.delivery import Delivery, Failed, Outcome, claim, mark_started, settle
 from handlers.turn import Clock, system_clock
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
 
+# started(ids about to go, outcomes so far): records the first and settles the second in one transaction
+Started = Callable[[Sequence[int], Sequence[tuple[int, Outcome]]], Awaitable[None]]
+
+
 class Transport(Protocol):
     channel: str
     batch_size: int
 
-    async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]: ...
+    async def deliver(self, batch: Sequence[Delivery], started: Started | None = None) -> list[tuple[int, Outcome]]:
+        """Send in order per recipient; await `started(ids, outcomes so far)` before the requests of at-most-once rows
+        go out. Returns every row's outcome (settling one twice is harmless)."""
+        ...
 
     def busy_recipients(self) -> Sequence[str]: ...
 
@@ -60,7 +67,7 @@ class OutboxSender:
 
     async def _send(self, transport: Transport, batch: Sequence[Delivery]) -> None:
         try:
-            results = await transport.deliver(batch)
+            results = await transport.deliver(batch, self._started)
         except Exception as error:
             log.exception("%s transport failed", transport.channel)
             results = [(d.id, Failed(type(error).__name__)) for d in batch]
@@ -79,6 +86,9 @@ class OutboxSender:
                 log.exception("settling %d sent rows failed, retrying", len(outcomes))
                 self._outcomes[:0] = outcomes
                 await asyncio.sleep(self.interval * 4)
+
+    async def _started(self, message_ids: Sequence[int], settled: Sequence[tuple[int, Outcome]]) -> None:
+        await mark_started(self.db, message_ids, self.clock, settled)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(t), name=f"sender-{t.channel}") for t in self.transports]
@@ -106,7 +116,7 @@ class OutboxSender:
         if not batch:
             return 0
         try:
-            results = await transport.deliver(batch)
+            results = await transport.deliver(batch, self._started)
         except Exception as error:  # a channel bug must not lose rows: they go back with a back-off
             log.exception("%s transport failed", transport.channel)
             results = [(d.id, Failed(type(error).__name__)) for d in batch]

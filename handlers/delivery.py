@@ -10,6 +10,7 @@ from typing import Any
 from handlers.outreach import forget_unreachable
 from handlers.turn import Clock
 from storage.models import OutboxMessage
+from storage.outreach import BROADCAST_KIND
 from storage.uow import Database, UnitOfWork
 
 MAX_ATTEMPTS = 12
@@ -25,6 +26,11 @@ class Delivery:
     kind: str
     essential: bool
     attempts: int
+
+    @property
+    def at_most_once(self) -> bool:
+        """A broadcast is never sent twice: its request is recorded as started before it goes (`mark_started`)."""
+        return self.kind == BROADCAST_KIND
 
 
 @dataclass(frozen=True)
@@ -95,33 +101,50 @@ async def take_replies(
     return taken
 
 
+async def mark_started(
+    db: Database, message_ids: Sequence[int], clock: Clock, settled: Sequence[tuple[int, Outcome]] = ()
+) -> None:
+    """Durably before the requests go: a crash from here on leaves these rows uncertain, and only these. The
+    outcomes of the slice sent before are settled in the same transaction, so they are not counted uncertain."""
+    if not message_ids and not settled:
+        return
+    async with db() as uow:
+        now = clock()
+        await _settle(uow, settled, now)
+        if message_ids:
+            await uow.outbox.mark_started(message_ids, now)
+        await uow.commit()
+
+
 async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Clock) -> None:
     if not results:
         return
     async with db() as uow:
-        now = clock()
-        rows = await uow.outbox.get_many([message_id for message_id, _ in results])
-        for message_id, outcome in results:
-            row = rows.get(message_id)
-            if row is None or row.status != "sending":
-                continue
-            row.lease_until = None
-            if isinstance(outcome, Sent):
-                row.status, row.sent_at, row.platform_message_id = "sent", now, outcome.platform_id
-            elif isinstance(outcome, RetryAfter):
-                row.status, row.not_before = "pending", now + timedelta(seconds=outcome.seconds)
-                row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failed attempt
-            elif isinstance(outcome, Unreachable):
-                row.status, row.last_error = "unreachable", outcome.reason[:200]
-                await uow.people.mark_unreachable(row.channel, row.recipient, now)
-                await uow.outbox.drop_nonessential(row.channel, row.recipient)
-                await forget_unreachable(uow, row.channel, row.recipient)  # blocked: no more broadcasts
-            elif outcome.retry and row.attempts < MAX_ATTEMPTS:
-                row.status, row.not_before, row.last_error = (
-                    "pending",
-                    now + backoff(row.attempts),
-                    outcome.reason[:200],
-                )
-            else:
-                row.status, row.last_error = "failed", outcome.reason[:200]
+        await _settle(uow, results, clock())
         await uow.commit()
+
+
+async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: datetime) -> None:
+    """Record what happened to rows in flight; a row settled already (its status moved on) is left alone."""
+    if not results:
+        return
+    rows = await uow.outbox.get_many([message_id for message_id, _ in results])
+    for message_id, outcome in results:
+        row = rows.get(message_id)
+        if row is None or row.status != "sending":
+            continue
+        row.lease_until, row.started_at = None, None
+        if isinstance(outcome, Sent):
+            row.status, row.sent_at, row.platform_message_id = "sent", now, outcome.platform_id
+        elif isinstance(outcome, RetryAfter):
+            row.status, row.not_before = "pending", now + timedelta(seconds=outcome.seconds)
+            row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failed attempt
+        elif isinstance(outcome, Unreachable):
+            row.status, row.last_error = "unreachable", outcome.reason[:200]
+            await uow.people.mark_unreachable(row.channel, row.recipient, now)
+            await uow.outbox.drop_nonessential(row.channel, row.recipient)
+            await forget_unreachable(uow, row.channel, row.recipient)  # blocked: no more broadcasts
+        elif outcome.retry and row.attempts < MAX_ATTEMPTS:
+            row.status, row.not_before, row.last_error = "pending", now + backoff(row.attempts), outcome.reason[:200]
+        else:
+            row.status, row.last_error = "failed", outcome.reason[:200]

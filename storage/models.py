@@ -126,6 +126,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UtcDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set just before the request of a sent-at-most-once row (a broadcast) goes out, cleared when its outcome is in:
+    # a crash leaves uncertain only these, and every row claimed but not yet started is sent after all.
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -295,8 +295,9 @@ class BroadcastRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def give_up_uncertain(self, channel: str, now: datetime) -> int:
-        """Broadcast rows whose sender died mid-send (lease expired): the platform may or may not have them, and it
-        has no idempotency key to ask. A broadcast is sent at most once, so they are given up, not sent again."""
+        """Broadcast rows whose sender died while their request was on its way (started, lease expired): the
+        platform may or may not have them, and it has no idempotency key to ask. A broadcast is sent at most once,
+        so they are given up, not sent again. Rows claimed but never started are simply claimed again."""
         result = await self.session.execute(
             update(OutboxMessage)
             .where(
@@ -304,6 +305,7 @@ class BroadcastRepository:
                 OutboxMessage.kind == BROADCAST_KIND,
                 OutboxMessage.status == "sending",
                 OutboxMessage.lease_until < now,
+                OutboxMessage.started_at.is_not(None),
             )
             .values(status="failed", lease_until=None, last_error=UNCERTAIN)
         )

@@ -273,9 +273,18 @@ class OutboxRepository:
         for row in rows:
             row.status = "sending"
             row.lease_until = now + lease
+            row.started_at = None
             row.attempts += 1
         await self.session.flush()
         return rows
+
+    async def mark_started(self, message_ids: Sequence[int], now: datetime) -> None:
+        """These leased rows' requests are about to go out (see OutboxMessage.started_at)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
+            .values(started_at=now)
+        )
 
     async def unsent_before(self, channel: str, recipient: str, before_id: int, priority: int) -> bool:
         """Is an earlier row for this chat, as urgent or more, still waiting or in flight? Then nothing overtakes it."""

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from bot.channels.webchat.server import Hub, WebChatTransport
 from bot.sender import OutboxSender
-from handlers.delivery import Delivery, Outcome, Sent, Unreachable, claim
+from handlers.delivery import Delivery, Outcome, Sent, Unreachable, claim, mark_started
 from handlers.fanout import Broadcaster
 from handlers.outreach import OutreachRules
 from handlers.turn import PRIORITY_BROADCAST, Rules
@@ -152,7 +152,7 @@ class Platform:
         self.blocked = set(blocked)
         self.received: list[Delivery] = []
 
-    async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
+    async def deliver(self, batch: Sequence[Delivery], started: object = None) -> list[tuple[int, Outcome]]:
         results: list[tuple[int, Outcome]] = []
         for delivery in batch:
             if delivery.recipient in self.blocked:
@@ -547,6 +547,8 @@ async def test_a_time_in_the_past_is_refused_and_asked_again(driver: DeskDriver)
 
 
 async def test_rows_in_flight_when_the_sender_died_are_never_sent_again(driver: DeskDriver, clock: FakeClock) -> None:
+    """Of a claim cut short by a crash, the broadcast rows whose requests had started are given up (the platform may
+    have them); the rows claimed but never started are sent after all, like everything else."""
     a1 = await make_admin(driver, "a1", "张管理")
     a2 = await make_admin(driver, "a2", "李管理")
     await bulk_subscribers(driver.db, 5, "anti_fraud", clock())
@@ -556,13 +558,17 @@ async def test_rows_in_flight_when_the_sender_died_are_never_sent_again(driver: 
     await broadcaster(driver).tick()
     taken = await claim(driver.db, "webchat", clock(), 100)  # claimed, then the process is killed: never settled
     assert {d.kind for d in taken} >= {"broadcast", "progress"}
+    on_their_way = [d.id for d in taken if d.kind == "broadcast"][:2]
+    await mark_started(driver.db, on_their_way, clock)
     await driver.say(driver.chat("asks"), "/menu")
     clock.advance(seconds=61)  # the lease runs out
     again = await claim(driver.db, "webchat", clock(), 100)
-    assert "broadcast" not in {d.kind for d in again}  # the platform may have them: at most once
+    again_broadcast = {d.id for d in again if d.kind == "broadcast"}
+    assert again_broadcast == {d.id for d in taken if d.kind == "broadcast"} - set(on_their_way)  # never started
     assert {d.kind for d in again} >= {"progress", "reply"}  # everything else is sent again (at least once)
-    rows = await broadcast_rows(driver.db, broadcast_id)
-    assert {(r.status, r.last_error) for r in rows} == {("failed", UNCERTAIN)}
+    rows = {r.id: r for r in await broadcast_rows(driver.db, broadcast_id)}
+    assert {(rows[i].status, rows[i].last_error) for i in on_their_way} == {("failed", UNCERTAIN)}
+    assert {rows[i].status for i in again_broadcast} == {"sending"}
 
 
 async def test_an_image_goes_only_to_chats_of_the_platform_it_came_from(driver: DeskDriver) -> None:

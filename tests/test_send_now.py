@@ -25,7 +25,7 @@ class Recorder:
         self.outcome = outcome
         self.batches: list[list[int]] = []
 
-    async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
+    async def deliver(self, batch: Sequence[Delivery], started: object = None) -> list[tuple[int, Outcome]]:
         self.batches.append([d.id for d in batch])
         return [(d.id, self.outcome) for d in batch]
 

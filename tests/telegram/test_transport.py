@@ -85,3 +85,25 @@ def test_groups_get_20_a_minute_and_private_chats_one_a_second() -> None:
             assert paces.delay(chat) == 0
             paces.take(chat, now[0])
         assert paces.delay(chat) == pytest.approx(spacing)
+
+
+async def test_broadcast_rows_are_recorded_as_started_a_slice_at_a_time_before_their_requests(
+    transport: TelegramTransport, fake: FakeBotAPI
+) -> None:
+    """What a kill -9 can leave uncertain is the slice just recorded, never a row recorded late or the whole claim."""
+    rows = [Delivery(n, "telegram", str(3000 + n), Reply(text=f"普法 {n}").to_payload(), "broadcast", False, 1)
+            for n in range(1, 61)]  # fmt: skip
+    marks: list[tuple[list[int], int, list[int]]] = []  # (ids recorded, messages the server had then, settled ids)
+
+    async def started(ids: object, settled: object) -> None:
+        marks.append((list(ids), len(fake.sent), [i for i, _ in settled]))  # type: ignore[attr-defined]
+
+    results = dict(await transport.deliver(rows, started))
+    slice_size = int(1000 * 0.02)
+    assert [len(ids) for ids, _, _ in marks] == [slice_size] * 3
+    assert [ids for ids, _, _ in marks] == [[r.id for r in rows[i : i + slice_size]] for i in range(0, 60, slice_size)]
+    assert [seen for _, seen, _ in marks] == [0, 20, 40]  # nothing of a slice went before it was recorded
+    assert [settled for _, _, settled in marks] == [[], list(range(1, 21)), list(range(21, 41))]
+    assert all(isinstance(outcome, Sent) for outcome in results.values()) and len(fake.sent) == 60
+    replies = await transport.deliver([row(90, 3090, "答复")], started)  # replies are not at-most-once: no record
+    assert isinstance(dict(replies)[90], Sent) and len(marks) == 3

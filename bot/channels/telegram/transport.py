@@ -21,6 +21,7 @@ from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces, Pace
 from bot.channels.telegram.render import Part, Rendered, render, split_text
 from bot.channels.telegram.updates import CHANNEL
+from bot.sender import Started
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable, backoff
 from handlers.messages import Reply
 
@@ -32,6 +33,7 @@ MAX_INLINE_PAUSE = 3.0  # a global pause shorter than this is waited out inside 
 # A claim holds about this many seconds of sending: a citizen's reply never waits longer behind a broadcast, and a
 # kill -9 leaves at most one claim's rows uncertain (broadcast rows are then given up, never sent twice).
 BATCH_SECONDS = 0.25
+SLICE_SECONDS = 0.02  # at-most-once rows are recorded as started this much sending at a time (see _deliver_marked)
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send", "peer_id_invalid")
 
 
@@ -60,9 +62,12 @@ class TelegramTransport:
         self.wake = wake
         self.clock = clock
         self.batch_size = max(int(rate * BATCH_SECONDS), 10)
-        self.overall = Pace(rate, max(int(rate), 1))
+        self.overall_rate = rate
+        # Bursts of one slice at most, so no one-second window holds more than the limit and a slice's worth.
+        self.overall = Pace(rate, max(int(rate * SLICE_SECONDS), 1))
         self.chats = ChatPaces(clock)
         self._calls = asyncio.Semaphore(concurrency)
+        self._mark_seconds = 0.0  # how long recording a slice as started takes (a moving average)
         self._paused_until = 0.0  # a 429 pauses every chat: we cannot tell a global flood limit from a chat's
         self._held: dict[str, float] = {}  # chat → not before (a 429, a back-off, or its pace)
         self._progress: dict[int, int] = {}  # outbox id → parts already sent, so a retry does not repeat them
@@ -76,19 +81,67 @@ class TelegramTransport:
             del self._held[chat]
         return list(self._held)
 
-    async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
+    async def deliver(self, batch: Sequence[Delivery], started: Started | None = None) -> list[tuple[int, Outcome]]:
         pause = self._paused_until - self.clock()
         if pause > MAX_INLINE_PAUSE:
             asyncio.get_running_loop().call_later(pause + WAKE_MARGIN, self.wake)
             return [(d.id, RetryAfter(pause)) for d in batch]
         if pause > 0:
             await asyncio.sleep(pause)
-        by_chat: dict[str, list[Delivery]] = {}
-        for delivery in sorted(batch, key=lambda d: d.id):
-            by_chat.setdefault(delivery.recipient, []).append(delivery)
-        done = await asyncio.gather(*(self._deliver_chat(chat, rows) for chat, rows in by_chat.items()))
+        ordered = sorted(batch, key=lambda d: d.id)
+        if started is None or not any(d.at_most_once for d in ordered):
+            results, _ = await self._deliver_chats(ordered, {})
+        else:
+            results = await self._deliver_marked(ordered, started)
         self.chats.prune()
-        return [result for chunk in done for result in chunk]
+        return results
+
+    async def _deliver_marked(self, ordered: list[Delivery], started: Started) -> list[tuple[int, Outcome]]:
+        """At-most-once rows go a slice at a time: wait until the pace lets the whole slice go, record its rows as
+        started (settling the slice before in the same transaction), then send them together. A kill -9 leaves
+        uncertain only the slice on its way; the rest of the claim is claimed again and sent after all."""
+        size = max(int(self.overall_rate * SLICE_SECONDS), 1)
+        results: list[tuple[int, Outcome]] = []
+        stopped: dict[str, Outcome] = {}  # a chat that stopped in an earlier slice: its later rows share that fate
+        settled = 0  # results before this index went to the database with the last `started`
+        for start in range(0, len(ordered), size):
+            part = ordered[start : start + size]
+            # Record the slice while its turn comes near, so the slice goes on time and right after its record.
+            await asyncio.sleep(self.overall.delay_for(len(part), self.clock()) - self._mark_seconds)
+            going: list[Delivery] = []
+            for delivery in part:
+                chat = delivery.recipient
+                if chat not in stopped:
+                    waiting = max(self._waiting(chat), self.chats.delay(chat))
+                    if waiting > HORIZON:  # it would be deferred anyway: not started, not sent
+                        self._hold(chat, waiting)
+                        stopped[chat] = RetryAfter(waiting)
+                if chat in stopped:
+                    results.append((delivery.id, stopped[chat]))
+                else:
+                    going.append(delivery)
+            if not going:
+                continue
+            marking = self.clock()
+            await started([d.id for d in going if d.at_most_once], results[settled:])
+            self._mark_seconds = 0.8 * self._mark_seconds + 0.2 * (self.clock() - marking)
+            settled = len(results)
+            done, more = await self._deliver_chats(going, stopped)
+            results.extend(done)
+            stopped.update(more)
+        return results
+
+    async def _deliver_chats(
+        self, rows: list[Delivery], stopped: dict[str, Outcome]
+    ) -> tuple[list[tuple[int, Outcome]], dict[str, Outcome]]:
+        """Chats side by side, each strictly in order; returns the results and the chats that stopped, with the
+        outcome their remaining rows get."""
+        by_chat: dict[str, list[Delivery]] = {}
+        for delivery in rows:
+            by_chat.setdefault(delivery.recipient, []).append(delivery)
+        done = await asyncio.gather(*(self._deliver_chat(chat, chat_rows) for chat, chat_rows in by_chat.items()))
+        results = [result for chunk, _ in done for result in chunk]
+        return results, {chat: rest for (chat, (_, rest)) in zip(by_chat, done, strict=True) if rest is not None}
 
     # ---- one chat, strictly in order
 
@@ -100,7 +153,8 @@ class TelegramTransport:
         now = self.clock()
         return max(self._paused_until - now, self._held.get(chat, 0.0) - now, 0.0)
 
-    async def _deliver_chat(self, chat: str, rows: list[Delivery]) -> list[tuple[int, Outcome]]:
+    async def _deliver_chat(self, chat: str, rows: list[Delivery]) -> tuple[list[tuple[int, Outcome]], Outcome | None]:
+        """(results, the outcome for this chat's later rows if it had to stop)."""
         results: list[tuple[int, Outcome]] = []
         for index, delivery in enumerate(rows):
             rest = rows[index + 1 :]
@@ -109,21 +163,18 @@ class TelegramTransport:
             except _Deferred as deferred:
                 self._hold(chat, deferred.seconds)
                 results.extend((d.id, RetryAfter(deferred.seconds)) for d in rows[index:])
-                break
+                return results, RetryAfter(deferred.seconds)
             results.append((delivery.id, outcome))
-            if isinstance(outcome, RetryAfter):
-                results.extend((d.id, RetryAfter(outcome.seconds)) for d in rest)
-                break
-            if isinstance(outcome, Unreachable):
+            if isinstance(outcome, RetryAfter | Unreachable):
                 results.extend((d.id, outcome) for d in rest)
-                break
+                return results, outcome
             if isinstance(outcome, Failed) and outcome.retry:
                 # Later messages wait behind the failed one, so the chat still reads them in order.
                 seconds = backoff(delivery.attempts).total_seconds()
                 self._hold(chat, seconds)
                 results.extend((d.id, RetryAfter(seconds)) for d in rest)
-                break
-        return results
+                return results, RetryAfter(seconds)
+        return results, None
 
     async def _slot(self, chat: str) -> None:
         """Wait for the chat's pace and the overall pace; defer if that is too long or a pause began."""

@@ -89,7 +89,7 @@ class WebChatTransport:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def deliver(self, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
+    async def deliver(self, batch: Sequence[Delivery], started: object = None) -> list[tuple[int, Outcome]]:
         for recipient in {d.recipient for d in batch}:
             self.hub.notify(recipient)
         return [(d.id, Sent()) for d in batch]
