@@ -71,34 +71,31 @@ async def claim(
     async with db() as uow:
         await uow.broadcasts.give_up_uncertain(channel, now)  # before claim_due could take them again
         rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude)
-        batch = [
-            Delivery(r.id, r.channel, r.recipient, uow.outbox.open(r.payload), r.kind, r.essential, r.attempts)
-            for r in rows
-        ]
+        batch = [delivery(uow, r) for r in rows]
         await uow.commit()
         return batch
 
 
-async def take_replies(
-    uow: UnitOfWork, messages: Sequence[OutboxMessage], channel: str, recipient: str, now: datetime
-) -> list[Delivery]:
-    """Inside the turn's transaction: the answers to the chat that just wrote, taken for sending at once by the
+def take_replies(rows: Sequence[OutboxMessage], channel: str, recipient: str, now: datetime) -> list[OutboxMessage]:
+    """Before a turn's rows are written: the answers to the chat that just wrote, leased for sending at once by the
     channel that received the message, so a reply does not wait for the sender to claim it. Exactly the lease a
-    claim gives (a crash before settling sends them again once it ends); nothing overtakes an earlier unsent row."""
-    mine = [m for m in messages if m.channel == channel and m.recipient == recipient]
-    if not mine or await uow.outbox.unsent_before(channel, recipient, mine[0].id, max(m.priority for m in mine)):
-        return []
-    taken: list[Delivery] = []
-    for row in mine:
-        if row.status != "pending" or row.not_before > now:
+    claim gives (a crash before settling sends them again once it ends). The caller has made sure no earlier row of
+    this chat is still waiting or on its way, so nothing is overtaken."""
+    taken: list[OutboxMessage] = []
+    for row in rows:
+        if row.channel != channel or row.recipient != recipient:
+            continue
+        if row.not_before > now:
             break  # held (quiet hours): it and everything after it go the usual way, in order
-        row.status, row.lease_until, row.attempts = "sending", now + LEASE, row.attempts + 1
-        taken.append(
-            Delivery(
-                row.id, row.channel, row.recipient, uow.outbox.open(row.payload), row.kind, row.essential, row.attempts
-            )
-        )
+        row.status, row.lease_until, row.attempts = "sending", now + LEASE, 1
+        taken.append(row)
     return taken
+
+
+def delivery(uow: UnitOfWork, row: OutboxMessage) -> Delivery:
+    return Delivery(
+        row.id, row.channel, row.recipient, uow.outbox.open(row.payload), row.kind, row.essential, row.attempts
+    )
 
 
 async def mark_started(

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from handlers.delivery import Delivery, take_replies
+from handlers.delivery import Delivery, delivery, take_replies
 from handlers.i18n import Translator
 from handlers.messages import Incoming, Reply
 from handlers.router import dispatch
-from handlers.turn import Clock, Rules, State, Turn, system_clock
+from handlers.turn import PRIORITY_BROADCAST, Clock, Rules, State, Turn, system_clock
 from storage.models import OutboxMessage
 from storage.uow import Database
 
@@ -68,13 +68,16 @@ class Desk:
         async with self.db() as uow:
             if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
                 return Handled(duplicate=True)
-            found = await uow.people.who(incoming.channel, incoming.chat_id)
+            found = await uow.people.who(
+                incoming.channel, incoming.chat_id, unsent_below=PRIORITY_BROADCAST if send_now else None
+            )
+            unsent = False
             if found is None:
                 locale = self.translator.locale_for(incoming.language or self.rules.default_locale)
                 identity = await uow.people.create(incoming.channel, incoming.chat_id, locale, now)
                 person = await uow.people.get(identity.person_id)
             else:
-                identity, person = found
+                identity, person, unsent = found
                 if identity.unreachable_at is not None or now - identity.last_seen_at >= SEEN_GRAIN:
                     identity.last_seen_at, identity.unreachable_at = now, None  # not a write on every message
             conversation = await uow.conversations.get_for_update(person.id, now)
@@ -92,10 +95,15 @@ class Desk:
             )
             await dispatch(turn)
             uow.conversations.seal(conversation, state.interview, state.step, state.to_json(), now)
-            messages = await turn.flush()
-            taken = await take_replies(uow, messages, incoming.channel, incoming.chat_id, now) if send_now else []
+            taken: list[OutboxMessage] = []
+            if send_now and not unsent:  # nothing earlier for this chat still waits: the replies may go at once
+                messages = await turn.flush(
+                    lambda rows: taken.extend(take_replies(rows, incoming.channel, incoming.chat_id, now))
+                )
+            else:
+                messages = await turn.flush()
             await uow.commit()
-            return Handled(duplicate=False, messages=messages, taken=taken)
+            return Handled(duplicate=False, messages=messages, taken=[delivery(uow, row) for row in taken])
 
     async def _apologise(self, incoming: Incoming) -> Handled:
         now = self.clock()

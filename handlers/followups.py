@@ -100,6 +100,14 @@ async def _schedule_update(uow: UnitOfWork, ticket: Ticket, since: datetime, now
     await _add(uow, ticket, CITIZEN_UPDATE, since + timedelta(days=days), now)
 
 
+def set_deadlines(ticket: Ticket, now: datetime) -> None:
+    """A new ticket's claim and resolution deadlines, set before it is first written (on_ticket_opened arrives at
+    the same values, so the row is not written twice)."""
+    deadlines = current()
+    ticket.due_at, _ = deadlines.resolve_by(ticket.kind, ticket.category, now)
+    ticket.claim_due_at = deadlines.claim(ticket.kind, ticket.category, ticket.urgent, now).due_at
+
+
 async def on_ticket_opened(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
     """A new ticket gets its deadlines (claim, first contact, resolution) and the first rungs of its ladder."""
     deadlines = current()

@@ -73,6 +73,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
     if new.id_number:
         ticket.id_number_sealed = cipher.encrypt(new.id_number)
         ticket.id_number_hash = cipher.lookup_hash(new.id_number)
+    followups.set_deadlines(ticket, turn.now)
     await uow.tickets.add(ticket)
     await uow.tickets.append_event(
         TicketEvent(

@@ -170,28 +170,29 @@ class Turn:
                 return True
         return False
 
-    async def flush(self) -> list[OutboxMessage]:
-        rows = []
-        for out in self.outgoing:
-            rows.append(
-                await self.uow.outbox.enqueue(
-                    OutboxMessage(
-                        channel=out.channel,
-                        recipient=out.recipient,
-                        payload=(
-                            self.uow.outbox.seal(out.reply.to_payload())
-                            if out.reply.meta.get("sensitive")
-                            else out.reply.to_payload()
-                        ),
-                        priority=out.priority,
-                        essential=out.essential,
-                        kind=out.kind,
-                        status="pending",
-                        attempts=0,
-                        not_before=out.not_before or self.now,
-                        created_at=self.now,
-                    )
-                )
+    async def flush(self, before_write: Callable[[list[OutboxMessage]], object] | None = None) -> list[OutboxMessage]:
+        """Write every queued message as an outbox row, in one flush; `before_write` may still change the rows."""
+        rows = [
+            OutboxMessage(
+                channel=out.channel,
+                recipient=out.recipient,
+                payload=(
+                    self.uow.outbox.seal(out.reply.to_payload())
+                    if out.reply.meta.get("sensitive")
+                    else out.reply.to_payload()
+                ),
+                priority=out.priority,
+                essential=out.essential,
+                kind=out.kind,
+                status="pending",
+                attempts=0,
+                not_before=out.not_before or self.now,
+                created_at=self.now,
             )
+            for out in self.outgoing
+        ]
         self.outgoing.clear()
+        if before_write is not None:
+            before_write(rows)
+        await self.uow.outbox.add_all(rows)
         return rows

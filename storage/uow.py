@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -146,15 +146,30 @@ class PeopleRepository:
         stmt = select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def who(self, channel: str, external_id: str) -> tuple[ChatIdentity, Person] | None:
-        """The chat's identity and its person, in one query (every turn starts here)."""
+    async def who(
+        self, channel: str, external_id: str, *, unsent_below: int | None = None
+    ) -> tuple[ChatIdentity, Person, bool] | None:
+        """The chat's identity and its person in one query (every turn starts here), and, with `unsent_below`, whether
+        a message to this chat more urgent than that priority is still waiting or on its way."""
+        unsent = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.recipient == external_id,
+                OutboxMessage.status.in_(["pending", "sending"]),
+                OutboxMessage.priority < unsent_below,
+            )
+            .exists()
+            if unsent_below is not None
+            else literal(False)
+        )
         stmt = (
-            select(ChatIdentity, Person)
+            select(ChatIdentity, Person, unsent.label("unsent"))
             .join(Person, Person.id == ChatIdentity.person_id)
             .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
         )
         found = (await self.session.execute(stmt)).one_or_none()
-        return None if found is None else (found[0], found[1])
+        return None if found is None else (found[0], found[1], bool(found[2]))
 
     async def create(self, channel: str, external_id: str, locale: str, now: datetime) -> ChatIdentity:
         person = Person(locale=locale, created_at=now, consent_declined=False)
@@ -229,6 +244,11 @@ class OutboxRepository:
         opened: dict[str, Any] = json.loads(self.cipher.decrypt(sealed))
         return opened
 
+    async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
+        """A turn's messages in one flush (one statement on PostgreSQL)."""
+        self.session.add_all(messages)
+        await self.session.flush()
+
     async def enqueue(self, message: OutboxMessage) -> OutboxMessage:
         self.session.add(message)
         await self.session.flush()
@@ -285,21 +305,6 @@ class OutboxRepository:
             .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
             .values(started_at=now)
         )
-
-    async def unsent_before(self, channel: str, recipient: str, before_id: int, priority: int) -> bool:
-        """Is an earlier row for this chat, as urgent or more, still waiting or in flight? Then nothing overtakes it."""
-        stmt = select(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.channel == channel,
-                OutboxMessage.recipient == recipient,
-                OutboxMessage.id < before_id,
-                OutboxMessage.priority <= priority,
-                OutboxMessage.status.in_(["pending", "sending"]),
-            )
-            .exists()
-        )
-        return bool((await self.session.execute(stmt)).scalar())
 
     async def transcript(self, channel: str, recipient: str, after_id: int, limit: int) -> Sequence[OutboxMessage]:
         stmt = (
