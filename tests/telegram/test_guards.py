@@ -101,3 +101,22 @@ async def test_citizen_menus_per_language_and_a_staff_menu_after_join(
     assert {"duty", "overview", "start", "status"} <= set(staff) and "broadcast" not in staff
     assert staff["duty"] == t("en", "telegram.command.duty")
     assert fake.commands_for(scope, "zh") == []  # one menu for the chat, in the officer's language
+
+
+async def test_an_update_aiogram_cannot_read_is_skipped_and_stalls_no_one(
+    rig: Rig, fake: FakeBotAPI, t: Translator
+) -> None:
+    """A newer Bot API or a malformed field must not hold every chat behind it: the unreadable update is logged
+    (its id and fields, never the citizen's words) and acknowledged; the ones around it are answered."""
+    alice, bob = fake.user(9301), fake.user(9302)
+    await step(alice, lambda: alice.text("/start"))
+    before = len(bob.inbox())
+    broken = fake.push({"message": {"message_id": 1, "date": "yesterday", "chat": {"id": 9303, "type": "private"},
+                                    "text": "我的手机 13800138000"}})  # fmt: skip
+    after = bob.text("/start")
+    reply = await bob.next(before)
+    assert reply and t("zh_CN", "consent.agree") in reply[-1].labels
+    await fake.wait_until(lambda: fake.confirmed_offset > after, 10)
+    assert broken < after and str(broken) not in await inbox_keys(rig)
+    assert f"update {broken} cannot be read (message.date" in rig.process.log_text()
+    assert "13800138000" not in rig.process.log_text()

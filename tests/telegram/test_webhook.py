@@ -60,6 +60,23 @@ async def test_wrong_or_missing_secret_is_401_and_nothing_is_written(
     assert all(200 <= status < 300 for _, status in fake.webhook_responses)
 
 
+async def test_an_unreadable_update_is_taken_and_logged_and_garbage_is_refused(
+    rig_factory: RigFactory, fake: FakeBotAPI
+) -> None:
+    rig = await rig_factory(webhook=True)
+    hook = f"{rig.process.url}{WEBHOOK_PATH}"
+    good = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    broken = start_update(777005, 8005)
+    broken["message"]["date"] = "yesterday"  # type: ignore[index]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(hook, json=broken, headers=good) as response:
+            assert response.status == 200  # Telegram would otherwise hold the chat's queue retrying it
+        async with http.post(hook, data=b"{not json", headers=good) as response:
+            assert response.status == 400
+    assert await rows(rig, InboxEntry) == 0
+    assert "update 777005 cannot be read (message.date" in rig.process.log_text()
+
+
 async def test_the_same_update_posted_three_times_at_once_is_handled_once(
     rig_factory: RigFactory, fake: FakeBotAPI
 ) -> None:

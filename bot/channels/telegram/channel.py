@@ -19,10 +19,11 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import ClientDecodeError, TelegramRetryAfter
 from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, Update
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.commands import publish_chat_menu, publish_citizen_menu
@@ -261,9 +262,15 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return web.Response(status=401)
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            raw = await request.json()
         except Exception:
             return web.Response(status=400)
+        salvaged = self._salvage({"result": [raw]})
+        if salvaged is None:
+            return web.Response(status=400)
+        if not salvaged[0]:
+            return web.json_response({})  # unreadable, logged: taken, so Telegram does not hold the queue for it
+        update = salvaged[0][0]
         try:
             await self.process(update)
         except Exception as error:
@@ -292,20 +299,52 @@ class TelegramChannel:
             except TelegramRetryAfter as error:
                 await asyncio.sleep(error.retry_after)
                 continue
+            except ClientDecodeError as error:
+                salvaged = self._salvage(error.data)
+                if salvaged is None:
+                    failures += 1
+                    log.warning("telegram: getUpdates answer unreadable")
+                    await asyncio.sleep(min(2.0**failures, 30.0))
+                    continue
+                updates, unreadable = salvaged
             except Exception as error:
                 failures += 1
                 log.warning("telegram: getUpdates failed (%s)", type(error).__name__)
                 await asyncio.sleep(min(2.0**failures, 30.0))
                 continue
+            else:
+                unreadable = []
             failures = 0
             self._acknowledged = self._offset
-            if not updates:
+            if not updates and not unreadable:
                 continue
             next_offset, complete = await self.handle_batch(updates)
+            if complete and unreadable:
+                next_offset = max(next_offset or 0, max(unreadable) + 1)
             if next_offset is not None:
                 self._offset = next_offset
             if not complete:
                 await asyncio.sleep(2.0)  # the database is down: ask again (the same updates) in a moment
+
+    def _salvage(self, answer: object) -> tuple[list[Update], list[int]] | None:
+        """getUpdates held an update aiogram cannot read (a newer Bot API, a malformed field): read the others one by
+        one, and skip the unreadable ones, so one of them never stalls every chat behind it. The log names the update
+        and the fields, never their values (they are citizens' words)."""
+        if not isinstance(answer, dict) or not isinstance(answer.get("result"), list):
+            return None
+        updates: list[Update] = []
+        unreadable: list[int] = []
+        for raw in answer["result"]:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            try:
+                updates.append(Update.model_validate(raw, context={"bot": self.bot}))
+            except ValidationError as error:
+                if not isinstance(update_id, int):
+                    return None
+                fields = sorted({".".join(str(part) for part in e["loc"]) for e in error.errors(include_input=False)})
+                log.error("telegram: update %d cannot be read (%s); skipped", update_id, ", ".join(fields)[:300])
+                unreadable.append(update_id)
+        return updates, unreadable
 
     async def handle_batch(self, updates: Iterable[Update]) -> tuple[int | None, bool]:
         """(the offset that acknowledges every committed update and nothing after the first failure, all done?)"""
