@@ -62,9 +62,10 @@ class TelegramTransport:
         self.wake = wake
         self.clock = clock
         self.batch_size = max(int(rate * BATCH_SECONDS), 10)
-        self.overall_rate = rate
-        # Bursts of one slice at most, so no one-second window holds more than the limit and a slice's worth.
-        self.overall = Pace(rate, max(int(rate * SLICE_SECONDS), 1))
+        # A slice of at-most-once rows goes at once: no more than the open connections, so its requests leave
+        # together; the overall pace bursts one slice at most (no one-second window holds more than the limit).
+        self.slice_size = max(min(int(rate * SLICE_SECONDS), concurrency), 1)
+        self.overall = Pace(rate, self.slice_size)
         self.chats = ChatPaces(clock)
         self._calls = asyncio.Semaphore(concurrency)
         self._mark_seconds = 0.0  # how long recording a slice as started takes (a moving average)
@@ -100,7 +101,7 @@ class TelegramTransport:
         """At-most-once rows go a slice at a time: wait until the pace lets the whole slice go, record its rows as
         started (settling the slice before in the same transaction), then send them together. A kill -9 leaves
         uncertain only the slice on its way; the rest of the claim is claimed again and sent after all."""
-        size = max(int(self.overall_rate * SLICE_SECONDS), 1)
+        size = self.slice_size
         results: list[tuple[int, Outcome]] = []
         stopped: dict[str, Outcome] = {}  # a chat that stopped in an earlier slice: its later rows share that fate
         settled = 0  # results before this index went to the database with the last `started`
