@@ -235,5 +235,7 @@ async def serve(settings: Settings) -> None:
             await services.followups.stop()
         await broadcasts.stop()
         await services.sender.stop()
+        if services.telegram is not None:
+            await services.telegram.close()
         await runner.cleanup()
         await services.db.dispose()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.outreach import forget_unreachable
-from handlers.turn import Clock
+from handlers.turn import PRIORITY_REPLY, Clock
 from storage.models import OutboxMessage
 from storage.outreach import BROADCAST_KIND
 from storage.uow import Database, UnitOfWork
@@ -79,14 +79,14 @@ async def claim(
 def take_replies(rows: Sequence[OutboxMessage], channel: str, recipient: str, now: datetime) -> list[OutboxMessage]:
     """Before a turn's rows are written: the answers to the chat that just wrote, leased for sending at once by the
     channel that received the message, so a reply does not wait for the sender to claim it. Exactly the lease a
-    claim gives (a crash before settling sends them again once it ends). The caller has made sure no earlier row of
-    this chat is still waiting or on its way, so nothing is overtaken."""
+    claim gives (a crash before settling sends them again once it ends). The caller has made sure no earlier reply to
+    this chat is still waiting or on its way, so nothing is overtaken (less urgent rows never held a reply back)."""
     taken: list[OutboxMessage] = []
     for row in rows:
         if row.channel != channel or row.recipient != recipient:
             continue
-        if row.not_before > now:
-            break  # held (quiet hours): it and everything after it go the usual way, in order
+        if row.not_before > now or row.priority > PRIORITY_REPLY:
+            break  # held (quiet hours) or not a reply: it and everything after it go the usual way, in order
         row.status, row.lease_until, row.attempts = "sending", now + LEASE, 1
         taken.append(row)
     return taken

@@ -10,7 +10,7 @@ from handlers.delivery import Delivery, delivery, take_replies
 from handlers.i18n import Translator
 from handlers.messages import Incoming, Reply
 from handlers.router import dispatch
-from handlers.turn import PRIORITY_BROADCAST, Clock, Rules, State, Turn, system_clock
+from handlers.turn import PRIORITY_REPLY, Clock, Rules, State, Turn, system_clock
 from storage.models import OutboxMessage
 from storage.uow import Database
 
@@ -69,7 +69,7 @@ class Desk:
             if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
                 return Handled(duplicate=True)
             found = await uow.people.who(
-                incoming.channel, incoming.chat_id, unsent_below=PRIORITY_BROADCAST if send_now else None
+                incoming.channel, incoming.chat_id, unsent_below=PRIORITY_REPLY + 1 if send_now else None
             )
             unsent = False
             if found is None:

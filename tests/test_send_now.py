@@ -74,6 +74,24 @@ async def test_nothing_overtakes_an_earlier_unsent_row(driver: DeskDriver, clock
     assert {r.status for r in await outbox(driver, "t3")} == {"pending"}
 
 
+async def test_a_less_urgent_held_row_does_not_hold_a_reply_back(driver: DeskDriver, clock: FakeClock) -> None:
+    """An officer's alert waiting out their quiet hours, or a broadcast, is not a reply the new one could overtake."""
+    await driver.desk.handle(start("t6", "k1"))
+    async with driver.db() as uow:
+        for row in (await uow.session.execute(select(OutboxMessage))).scalars():
+            row.status = "sent"
+        await uow.outbox.enqueue(
+            OutboxMessage(channel="telegram", recipient="t6", payload=Reply(text="alert").to_payload(), priority=5,
+                          essential=True, kind="alert", status="pending", attempts=0,
+                          not_before=clock() + timedelta(hours=9), created_at=clock())
+        )  # fmt: skip
+        await uow.commit()
+    handled = await driver.desk.handle(
+        Incoming(channel="telegram", chat_id="t6", update_key="k2", language="zh-CN", text="/menu"), send_now=True
+    )
+    assert handled.taken and all(d.kind == "reply" for d in handled.taken)
+
+
 async def test_taken_rows_are_settled_by_the_sender(driver: DeskDriver, clock: FakeClock) -> None:
     sent, refused = Recorder(Sent("m1")), Recorder(Failed("503"))
     for recorder, chat in ((sent, "t4"), (refused, "t5")):

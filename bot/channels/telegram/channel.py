@@ -128,6 +128,9 @@ class TelegramChannel:
             # Confirm what was committed, so a polite restart does not fetch it again (a repeat would be harmless).
             with contextlib.suppress(Exception):
                 await self.bot.get_updates(offset=self._offset, limit=1, timeout=0, request_timeout=5)
+
+    async def close(self) -> None:
+        """After the sender stopped: the replies still on their way needed the connection."""
         await self.bot.session.close()
 
     async def _register(self) -> None:
