@@ -26,6 +26,7 @@ class Delivery:
     kind: str
     essential: bool
     attempts: int
+    parts_sent: int = 0  # of a message the channel splits: how many went out in an earlier attempt
 
     @property
     def at_most_once(self) -> bool:
@@ -43,6 +44,7 @@ class RetryAfter:
     """The platform asked us to wait (Telegram 429): never try before `seconds` have passed."""
 
     seconds: float
+    parts_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Unreachable:
 class Failed:
     reason: str
     retry: bool = True
+    parts_sent: int = 0
 
 
 Outcome = Sent | RetryAfter | Unreachable | Failed
@@ -94,7 +97,14 @@ def take_replies(rows: Sequence[OutboxMessage], channel: str, recipient: str, no
 
 def delivery(uow: UnitOfWork, row: OutboxMessage) -> Delivery:
     return Delivery(
-        row.id, row.channel, row.recipient, uow.outbox.open(row.payload), row.kind, row.essential, row.attempts
+        row.id,
+        row.channel,
+        row.recipient,
+        uow.outbox.open(row.payload),
+        row.kind,
+        row.essential,
+        row.attempts,
+        row.parts_sent or 0,
     )
 
 
@@ -135,6 +145,7 @@ async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: 
             row.status, row.sent_at, row.platform_message_id = "sent", now, outcome.platform_id
         elif isinstance(outcome, RetryAfter):
             row.status, row.not_before = "pending", now + timedelta(seconds=outcome.seconds)
+            row.parts_sent = max(row.parts_sent or 0, outcome.parts_sent)
             row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failed attempt
         elif isinstance(outcome, Unreachable):
             row.status, row.last_error = "unreachable", outcome.reason[:200]
@@ -142,6 +153,7 @@ async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: 
             await uow.outbox.drop_nonessential(row.channel, row.recipient)
             await forget_unreachable(uow, row.channel, row.recipient)  # blocked: no more broadcasts
         elif outcome.retry and row.attempts < MAX_ATTEMPTS:
+            row.parts_sent = max(row.parts_sent or 0, outcome.parts_sent)
             row.status, row.not_before, row.last_error = "pending", now + backoff(row.attempts), outcome.reason[:200]
         else:
             row.status, row.last_error = "failed", outcome.reason[:200]

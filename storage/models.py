@@ -129,6 +129,9 @@ class OutboxMessage(Base):
     # Set just before the request of a sent-at-most-once row (a broadcast) goes out, cleared when its outcome is in:
     # a crash leaves uncertain only these, and every row claimed but not yet started is sent after all.
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Parts of a long message (over 4096 characters, or a photo and its text) that already went out: a retry, in this
+    # process or after a restart, sends only the rest.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -14,8 +14,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces
 from bot.channels.telegram.transport import TelegramTransport
-from handlers.delivery import Delivery, Failed, RetryAfter, Sent, backoff
+from handlers.delivery import Delivery, Failed, RetryAfter, Sent, backoff, claim, settle
 from handlers.messages import Button, Reply
+from storage.models import OutboxMessage
+from storage.uow import Database
+from tests.conftest import FakeClock
 from tests.telegram.fake_api import TOKEN, FakeBotAPI
 
 
@@ -44,20 +47,30 @@ async def test_a_server_error_backs_off_and_holds_the_chats_later_rows(
     assert [m.text for m in fake.sent] == ["else"]
 
 
-async def test_a_429_on_the_second_part_resends_only_what_is_missing(
-    transport: TelegramTransport, fake: FakeBotAPI
+async def test_a_429_on_the_second_part_resends_only_what_is_missing_even_after_a_restart(
+    transport: TelegramTransport, fake: FakeBotAPI, db: Database, clock: FakeClock
 ) -> None:
     long = ("条款 " * 1500).strip()
     assert len(long) > 4000
+    async with db() as uow:
+        await uow.outbox.enqueue(
+            OutboxMessage(channel="telegram", recipient="21", payload=Reply(text=long).to_payload(), priority=0,
+                          essential=True, kind="reply", status="pending", attempts=0, not_before=clock(),
+                          created_at=clock())
+        )  # fmt: skip
+        await uow.commit()
     fake.limits.per_chat_per_second, fake.limits.per_chat_burst, fake.limits.retry_after = 1, 1, 1
-    first = dict(await transport.deliver([row(5, 21, long)]))
-    assert first[5] == RetryAfter(1.0) and len(fake.sent_to(21)) == 1
+    first = await transport.deliver(await claim(db, "telegram", clock(), 10))
+    assert first[0][1] == RetryAfter(1.0, parts_sent=1) and len(fake.sent_to(21)) == 1
     assert "21" in transport.busy_recipients()
+    await settle(db, first, clock)
     fake.limits.per_chat_per_second = None
-    await asyncio.sleep(1.1)  # the retry_after
-    assert "21" not in transport.busy_recipients()
-    again = dict(await transport.deliver([row(5, 21, long)]))
-    assert isinstance(again[5], Sent)
+    await asyncio.sleep(1.1)  # the retry_after, on the server's clock …
+    clock.advance(seconds=1.1)  # … and on the database's
+    restarted = TelegramTransport(transport.bot, transport.signer, transport.request_hint, rate=1000)
+    again = await claim(db, "telegram", clock(), 10)
+    assert [d.parts_sent for d in again] == [1]  # remembered in the row, not in the process that died
+    assert isinstance(dict(await restarted.deliver(again))[again[0].id], Sent)
     texts = [m.text for m in fake.sent_to(21)]
     assert len(texts) == 2 and "".join(texts).replace(" ", "") == long.replace(" ", "")
     assert fake.violations == []

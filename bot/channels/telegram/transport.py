@@ -38,8 +38,9 @@ GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no righ
 
 
 class _Deferred(Exception):
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, parts_sent: int = 0) -> None:
         self.seconds = seconds
+        self.parts_sent = parts_sent
 
 
 class TelegramTransport:
@@ -71,7 +72,6 @@ class TelegramTransport:
         self._mark_seconds = 0.0  # how long recording a slice as started takes (a moving average)
         self._paused_until = 0.0  # a 429 pauses every chat: we cannot tell a global flood limit from a chat's
         self._held: dict[str, float] = {}  # chat → not before (a 429, a back-off, or its pace)
-        self._progress: dict[int, int] = {}  # outbox id → parts already sent, so a retry does not repeat them
         self._keyboards: set[str] = set()  # chats where our contact/location keyboard is open
 
     # ---- the Transport protocol
@@ -163,10 +163,14 @@ class TelegramTransport:
                 outcome = await self._send(delivery)
             except _Deferred as deferred:
                 self._hold(chat, deferred.seconds)
-                results.extend((d.id, RetryAfter(deferred.seconds)) for d in rows[index:])
+                results.append((delivery.id, RetryAfter(deferred.seconds, deferred.parts_sent)))
+                results.extend((d.id, RetryAfter(deferred.seconds)) for d in rest)
                 return results, RetryAfter(deferred.seconds)
             results.append((delivery.id, outcome))
-            if isinstance(outcome, RetryAfter | Unreachable):
+            if isinstance(outcome, RetryAfter):
+                results.extend((d.id, RetryAfter(outcome.seconds)) for d in rest)  # none of theirs went yet
+                return results, RetryAfter(outcome.seconds)
+            if isinstance(outcome, Unreachable):
                 results.extend((d.id, outcome) for d in rest)
                 return results, outcome
             if isinstance(outcome, Failed) and outcome.retry:
@@ -209,36 +213,30 @@ class TelegramTransport:
                 keyboard_shown=chat in self._keyboards,
                 request_hint=self.request_hint,
             )
-        start = self._progress.get(delivery.id, 0)
         last: Message | None = None
-        for number in range(start, len(rendered.parts)):
+        for number in range(min(delivery.parts_sent, len(rendered.parts) - 1), len(rendered.parts)):
             try:
                 await self._slot(chat)
-            except _Deferred:
-                self._remember(delivery.id, number)
-                raise
+            except _Deferred as deferred:
+                raise _Deferred(deferred.seconds, number) from None
             try:
                 async with self._calls:
                     waiting = self._waiting(chat)
                     if waiting > 0:  # a 429 came back while this one queued for a connection
-                        self._remember(delivery.id, number)
-                        raise _Deferred(waiting)
+                        raise _Deferred(waiting, number)
                     if edit is not None:
                         await self._edit(chat, edit, rendered.parts[number])
                         return Sent(edit)
                     last = await self._call(chat, rendered.parts[number])
             except TelegramRetryAfter as error:
-                self._remember(delivery.id, number)
                 seconds = float(error.retry_after)
                 self._paused_until = max(self._paused_until, self.clock() + seconds)
                 self._hold(chat, seconds)
                 log.warning("telegram 429: pausing sends for %ss", seconds)
-                return RetryAfter(seconds)
+                return RetryAfter(seconds, number)
             except TelegramForbiddenError as error:
-                self._progress.pop(delivery.id, None)
                 return Unreachable(f"403 {error.message}")
             except TelegramBadRequest as error:
-                self._progress.pop(delivery.id, None)
                 if edit is not None and "not modified" in error.message.lower():
                     return Sent(edit)  # the same text again: the message already shows it
                 if any(sign in error.message.lower() for sign in GONE):
@@ -246,20 +244,12 @@ class TelegramTransport:
                 log.error("telegram refused outbox message %d: %s", delivery.id, error.message)
                 return Failed(f"400 {error.message}", retry=False)
             except (TelegramServerError, TelegramNetworkError, TimeoutError) as error:
-                self._remember(delivery.id, number)
-                return Failed(type(error).__name__)
-        self._progress.pop(delivery.id, None)
+                return Failed(type(error).__name__, parts_sent=number)
         if rendered.keyboard_shown:
             self._keyboards.add(chat)
         else:
             self._keyboards.discard(chat)
         return Sent(str(last.message_id) if last is not None else None)
-
-    def _remember(self, delivery_id: int, parts_sent: int) -> None:
-        if parts_sent:
-            self._progress[delivery_id] = parts_sent
-        if len(self._progress) > 10_000:  # rows that never came back (dropped, sent by another process)
-            self._progress.clear()
 
     async def _edit(self, chat: str, message_id: str, part: Part) -> None:
         chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
