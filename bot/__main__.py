@@ -68,21 +68,15 @@ async def _guide(settings: Settings, args: argparse.Namespace) -> int:
     import tomllib
     from datetime import UTC, datetime
 
+    from bot.app import open_database
     from handlers.guide import GuideDataError, load_guide
-    from storage.crypto import FieldCipher, load_or_create_secret
-    from storage.uow import Database
 
     try:
         data = tomllib.loads(args.file.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         print(f"error: {args.file}: {error}", file=sys.stderr)
         return 1
-    # Not bot.app.open_database: importing bot.app loads aiogram, seconds for a data load that needs none of it.
-    if settings.embedded:
-        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
-    secret = settings.shishi_secret_key
-    key = secret.get_secret_value() if secret else load_or_create_secret(settings.shishi_data_dir)
-    db = Database(settings.url, FieldCipher.from_secret(key))
+    db = open_database(settings)
     try:
         count = await load_guide(db, data, datetime.now(UTC))
     except GuideDataError as error:
@@ -97,15 +91,10 @@ async def _guide(settings: Settings, args: argparse.Namespace) -> int:
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from bot.app import open_database
     from handlers.invites import InviteError, make_invite, parse_ttl
-    from storage.crypto import FieldCipher, load_or_create_secret
-    from storage.uow import Database
 
-    if settings.embedded:
-        settings.shishi_data_dir.mkdir(parents=True, exist_ok=True)
-    secret = settings.shishi_secret_key
-    key = secret.get_secret_value() if secret else load_or_create_secret(settings.shishi_data_dir)
-    db = Database(settings.url, FieldCipher.from_secret(key))
+    db = open_database(settings)
     try:
         code = await make_invite(db, args.unit, args.role, parse_ttl(args.expires), datetime.now(UTC))
     except InviteError as error:

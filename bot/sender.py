@@ -66,12 +66,7 @@ class OutboxSender:
         task.add_done_callback(self._direct.discard)
 
     async def _send(self, transport: Transport, batch: Sequence[Delivery]) -> None:
-        try:
-            results = await transport.deliver(batch, self._started)
-        except Exception as error:
-            log.exception("%s transport failed", transport.channel)
-            results = [(d.id, Failed(type(error).__name__)) for d in batch]
-        self._outcomes.extend(results)
+        self._outcomes.extend(await self._deliver(transport, batch))
         if self._settling is None or self._settling.done():
             self._settling = asyncio.create_task(self._settle_all(), name="settle")
 
@@ -115,13 +110,15 @@ class OutboxSender:
         )
         if not batch:
             return 0
+        await settle(self.db, await self._deliver(transport, batch), self.clock)
+        return len(batch)
+
+    async def _deliver(self, transport: Transport, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:
         try:
-            results = await transport.deliver(batch, self._started)
+            return await transport.deliver(batch, self._started)
         except Exception as error:  # a channel bug must not lose rows: they go back with a back-off
             log.exception("%s transport failed", transport.channel)
-            results = [(d.id, Failed(type(error).__name__)) for d in batch]
-        await settle(self.db, results, self.clock)
-        return len(batch)
+            return [(d.id, Failed(type(error).__name__)) for d in batch]
 
     async def _loop(self, transport: Transport) -> None:
         wake = self._wake[transport.channel]

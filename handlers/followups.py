@@ -111,7 +111,7 @@ def set_deadlines(ticket: Ticket, now: datetime) -> None:
 async def on_ticket_opened(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
     """A new ticket gets its deadlines (claim, first contact, resolution) and the first rungs of its ladder."""
     deadlines = current()
-    ticket.due_at, _ = deadlines.resolve_by(ticket.kind, ticket.category, now)
+    set_deadlines(ticket, now)
     await _claim_ladder(uow, ticket, now)
     await _add(uow, ticket, CONTACT_CHECK, deadlines.first_contact(ticket.kind, ticket.category, now), now)
     await _schedule_update(uow, ticket, now, now)

@@ -268,12 +268,11 @@ class TelegramChannel:
             raw = await request.json()
         except Exception:
             return web.Response(status=400)
-        salvaged = self._salvage({"result": [raw]})
-        if salvaged is None:
+        update = self._read(raw)
+        if update is None:
             return web.Response(status=400)
-        if not salvaged[0]:
+        if isinstance(update, int):
             return web.json_response({})  # unreadable, logged: taken, so Telegram does not hold the queue for it
-        update = salvaged[0][0]
         try:
             await self.process(update)
         except Exception as error:
@@ -338,16 +337,27 @@ class TelegramChannel:
         updates: list[Update] = []
         unreadable: list[int] = []
         for raw in answer["result"]:
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            try:
-                updates.append(Update.model_validate(raw, context={"bot": self.bot}))
-            except ValidationError as error:
-                if not isinstance(update_id, int):
-                    return None
-                fields = sorted({".".join(str(part) for part in e["loc"]) for e in error.errors(include_input=False)})
-                log.error("telegram: update %d cannot be read (%s); skipped", update_id, ", ".join(fields)[:300])
-                unreadable.append(update_id)
+            update = self._read(raw)
+            if update is None:
+                return None
+            if isinstance(update, int):
+                unreadable.append(update)
+            else:
+                updates.append(update)
         return updates, unreadable
+
+    def _read(self, raw: object) -> Update | int | None:
+        """The update; or, when aiogram cannot read it, its id (logged by field names, never values); or None when
+        it is not an update at all."""
+        try:
+            return Update.model_validate(raw, context={"bot": self.bot})
+        except ValidationError as error:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                return None
+            fields = sorted({".".join(str(part) for part in e["loc"]) for e in error.errors(include_input=False)})
+            log.error("telegram: update %d cannot be read (%s); skipped", update_id, ", ".join(fields)[:300])
+            return update_id
 
     async def handle_batch(self, updates: Iterable[Update]) -> tuple[int | None, bool]:
         """(the offset that acknowledges every committed update and nothing after the first failure, all done?)"""
