@@ -1,0 +1,27 @@
+"""issue #16: sealed answers, retention, key versions, audit
+
+Revision ID: 0010_privacy
+Revises: 0009_citizen_ux
+Create Date: 2026-12-02 02:00:00
+
+A slot reserved so that work on several issues at once keeps one linear chain; empty until its issue needs it.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision: str = '0010_privacy'
+down_revision: str | None = '0009_citizen_ux'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
