@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import itertools
 
-from handlers import lifecycle
-from handlers.engine import SENSITIVE_CHOICE, Interview, label_of
-from handlers.inputs import Choice, Day, Media, YesNo
+from handlers.citizen.mytickets import CITIZEN_EVENTS
+from handlers.conversation.engine import SENSITIVE_CHOICE, Interview, label_of
+from handlers.conversation.inputs import Choice, Day, Media, YesNo
+from handlers.conversation.places import COUNTIES, COURTS, TOWNSHIPS, TownshipChoice, township_label
 from handlers.interviews import CATEGORIES, INTERVIEWS
-from handlers.legal_aid import AGES, GROUP_CHOICES, INCOMES, MATTERS, SPECIAL_CHOICES, assess
-from handlers.mytickets import CITIZEN_EVENTS
-from handlers.places import COUNTIES, COURTS, TOWNSHIPS, TownshipChoice, township_label
+from handlers.tickets import lifecycle
+from handlers.tickets.legal_aid import AGES, GROUP_CHOICES, INCOMES, MATTERS, SPECIAL_CHOICES, assess
 
 
 def interview_ids(interview: Interview) -> set[str]:

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Incoming, Reply
+from handlers.conversation.turn import PRIORITY_REPLY, Clock, Rules, State, Turn, system_clock
 from handlers.delivery import Delivery, delivery, take_replies
-from handlers.i18n import Translator
-from handlers.messages import Incoming, Reply
 from handlers.router import dispatch
-from handlers.turn import PRIORITY_REPLY, Clock, Rules, State, Turn, system_clock
 from storage.models import OutboxMessage
 from storage.uow import Database
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.i18n import Translator
-from handlers.messages import Reply
-from handlers.turn import PRIORITY_REPLY, Clock, system_clock
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Reply
+from handlers.conversation.turn import PRIORITY_REPLY, Clock, system_clock
 from storage.chats import StaffChat, staff_chats
 from storage.models import OutboxMessage
 from storage.uow import Database

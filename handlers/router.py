@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import broadcasts, citizen, engine, guide, mytickets, officers, satisfaction, subscriptions
-from handlers.emergency import first_aid
-from handlers.turn import Turn
+from handlers.citizen import menu as citizen
+from handlers.citizen import mytickets
+from handlers.citizen import rating as satisfaction
+from handlers.conversation import engine
+from handlers.conversation.emergency import first_aid
+from handlers.conversation.turn import Turn
+from handlers.outreach import broadcasts, guide, subscriptions
+from handlers.staff import desk as officers
 
 Action = Callable[[Turn, str], Awaitable[None]]
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from handlers.engine import Interview
+from handlers.citizen.mytickets import TICKET_CANCEL, TICKET_NOTE
+from handlers.conversation.engine import Interview
 from handlers.interviews import concern, dispute, relief, service
-from handlers.interviews.broadcast import COMPOSE
 from handlers.interviews.concern import CONCERN
 from handlers.interviews.dispute import DISPUTE
 from handlers.interviews.legal_aid import LEGAL_AID
 from handlers.interviews.relief import RELIEF
 from handlers.interviews.service import SERVICE
-from handlers.legal_aid import MATTERS
-from handlers.mytickets import TICKET_CANCEL, TICKET_NOTE
+from handlers.outreach.compose import COMPOSE
+from handlers.tickets.legal_aid import MATTERS
 
 INTERVIEWS: dict[str, Interview] = {
     interview.name: interview

@@ -6,12 +6,12 @@ now — call 110 or the 96110 anti-fraud line, ask the bank to stop the payment 
 
 from __future__ import annotations
 
-from handlers.engine import URGENT, Answers, Interview, Step, if_
-from handlers.inputs import Amount, Count, Day, Text, options_from
+from handlers.conversation.engine import URGENT, Answers, Interview, Step, if_
+from handlers.conversation.inputs import Amount, Count, Day, Text, options_from
+from handlers.conversation.places import COUNTY_CHOICE, COURT_CHOICE
+from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details
-from handlers.places import COUNTY_CHOICE, COURT_CHOICE
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Turn
+from handlers.interviews.submit import NewTicket, open_ticket
 
 CATEGORIES = ("fraud", "wages", "enforcement", "public_safety", "other")
 PAYMENT_WAYS = ("bank_transfer", "mobile_pay", "bank_card", "cash", "crypto", "other")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from handlers.engine import URGENT, Answers, Interview, Step
-from handlers.inputs import Media, Text, options_from
+from handlers.conversation.engine import URGENT, Answers, Interview, Step
+from handlers.conversation.inputs import Media, Text, options_from
+from handlers.conversation.places import COUNTY_CHOICE, TownshipChoice, has_townships, township_of
+from handlers.conversation.turn import Turn
 from handlers.interviews.contact import CONTACT_TIME, PHONE, details
-from handlers.places import COUNTY_CHOICE, TownshipChoice, has_townships, township_of
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Turn
+from handlers.interviews.submit import NewTicket, open_ticket
 
 CATEGORIES = (
     "land",

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from handlers.engine import URGENT, Answers, Interview, Step, if_
-from handlers.inputs import IdNumber, Text, YesNo, options_from
+from handlers.conversation.engine import URGENT, Answers, Interview, Step, if_
+from handlers.conversation.inputs import IdNumber, Text, YesNo, options_from
+from handlers.conversation.places import COUNTY_CHOICE
+from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details
-from handlers.legal_aid import (
+from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.tickets.legal_aid import (
     AGES,
     GROUP_CHOICES,
     INCOMES,
@@ -16,9 +19,6 @@ from handlers.legal_aid import (
     asks_income,
     assess,
 )
-from handlers.places import COUNTY_CHOICE
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Turn
 
 DETAIL_KEYS = ("special", "age", "guardian", "group", "card", "income")
 

@@ -7,12 +7,12 @@ before a court goes to the county court (category "court"), anything else to the
 
 from __future__ import annotations
 
-from handlers.engine import URGENT, Answers, Interview, Step
-from handlers.inputs import Text, options_from
+from handlers.conversation.engine import URGENT, Answers, Interview, Step
+from handlers.conversation.inputs import Text, options_from
+from handlers.conversation.places import COUNTY_CHOICE
+from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details
-from handlers.places import COUNTY_CHOICE
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Turn
+from handlers.interviews.submit import NewTicket, open_ticket
 
 STAGES = ("investigation", "prosecution", "trial", "enforcement", "closed")
 AUTHORITIES = ("police", "procuratorate", "court", "unknown")

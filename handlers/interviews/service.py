@@ -3,12 +3,12 @@ impaired citizens — what help, where, when."""
 
 from __future__ import annotations
 
-from handlers.engine import URGENT, Answers, Interview, Step
-from handlers.inputs import Address, Text, options_from
+from handlers.conversation.engine import URGENT, Answers, Interview, Step
+from handlers.conversation.inputs import Address, Text, options_from
+from handlers.conversation.places import COUNTY_CHOICE
+from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details
-from handlers.places import COUNTY_CHOICE
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Turn
+from handlers.interviews.submit import NewTicket, open_ticket
 
 HELP = ("home_visit", "elderly", "disabled", "hearing_speech", "other")
 WHEN = ("asap", "weekday_morning", "weekday_afternoon", "weekend")

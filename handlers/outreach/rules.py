@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from handlers.i18n import Translator
-from handlers.messages import Button, Reply
-from handlers.policy import Action, actor_for, allows
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Button, Reply
+from handlers.tickets.policy import Action, actor_for, allows
 from storage.models import Broadcast
 from storage.uow import UnitOfWork
 

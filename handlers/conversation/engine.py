@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.inputs import Accepted, Choice, Expect, Option, Partial, Rejected
-from handlers.messages import Button, Reply
-from handlers.turn import Turn
+from handlers.conversation.inputs import Accepted, Choice, Expect, Option, Partial, Rejected
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.turn import Turn
 
 CONFIRM = "__confirm__"
 EDIT = "__edit__"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.i18n import Translator
-from handlers.messages import Button, Incoming, Reply
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Button, Incoming, Reply
 from storage.models import ChatIdentity, Conversation, OutboxMessage, Person
 from storage.uow import UnitOfWork
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from handlers import lifecycle
+from handlers.tickets import lifecycle
 from storage.models import Ticket
 from storage.uow import UnitOfWork
 

@@ -14,9 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from handlers.i18n import SUPPORTED, Translator
-from handlers.messages import Reply
-from handlers.outreach import (
+from handlers.conversation.i18n import SUPPORTED, Translator
+from handlers.conversation.messages import Reply
+from handlers.conversation.turn import (
+    PRIORITY_ALERT,
+    PRIORITY_BROADCAST,
+    PRIORITY_FOLLOW_UP,
+    Clock,
+    Rules,
+    system_clock,
+)
+from handlers.outreach.rules import (
     CANCELLED,
     DONE,
     SCHEDULED,
@@ -27,7 +35,6 @@ from handlers.outreach import (
     morning_of,
     quiet_end_after,
 )
-from handlers.turn import PRIORITY_ALERT, PRIORITY_BROADCAST, PRIORITY_FOLLOW_UP, Clock, Rules, system_clock
 from storage.models import Broadcast, OutboxMessage
 from storage.outreach import BROADCAST_KIND, PROGRESS_KIND
 from storage.uow import Database, UnitOfWork

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from handlers.i18n import Translator
-from handlers.workcal import DEFAULT_OFFICE_HOURS, Period, WorkCalendar, parse_overrides
+from handlers.conversation.i18n import Translator
+from handlers.tickets.workcal import DEFAULT_OFFICE_HOURS, Period, WorkCalendar, parse_overrides
 
 UNITS: Final = ("minutes", "hours", "working_hours", "working_days", "days")
 TERMS: Final = ("claim", "claim_urgent", "escalate_parent_after", "first_contact", "resolve")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from handlers import followups
+from handlers.followups import ladder as followups
 from storage.models import Ticket, TicketEvent
 from storage.uow import UnitOfWork
 

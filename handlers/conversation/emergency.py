@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from handlers import engine
-from handlers.turn import Turn
+from handlers.conversation import engine
+from handlers.conversation.turn import Turn
 
 DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
     "zh_CN": ("救命", "打人", "杀人", "着火", "失火", "绑架", "自杀", "跳楼", "砍人", "持刀", "要死了"),

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handlers import engine, lifecycle
-from handlers.engine import Answers, Interview, Step
-from handlers.inputs import Accepted, Parsed, Rejected, Text
-from handlers.messages import Button, Incoming, Reply, Request
-from handlers.policy import Action, Actor, allows
-from handlers.turn import Turn
+from handlers.conversation import engine
+from handlers.conversation.engine import Answers, Interview, Step
+from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text
+from handlers.conversation.messages import Button, Incoming, Reply, Request
+from handlers.conversation.turn import Turn
+from handlers.tickets import lifecycle
+from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Ticket
 
 LIST_LIMIT = 10

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.engine import Answers, Interview, Step
-from handlers.inputs import Accepted, Choice, Media, Option, Parsed, Rejected, Text, options_from
-from handlers.messages import Button, Incoming, Reply, Request
-from handlers.outreach import DRAFT, MAX_TEXT, TOPICS, citizen_message, describe, may, photo_ref
-from handlers.places import COUNTIES
-from handlers.policy import Action
-from handlers.turn import Turn
+from handlers.conversation.engine import Answers, Interview, Step
+from handlers.conversation.inputs import Accepted, Choice, Media, Option, Parsed, Rejected, Text, options_from
+from handlers.conversation.messages import Button, Incoming, Reply, Request
+from handlers.conversation.places import COUNTIES
+from handlers.conversation.turn import Turn
+from handlers.outreach.rules import DRAFT, MAX_TEXT, TOPICS, citizen_message, describe, may, photo_ref
+from handlers.tickets.policy import Action
 from storage.models import Broadcast
 
 _FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M", "%m-%d %H:%M", "%m/%d %H:%M", "%H:%M")

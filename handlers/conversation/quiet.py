@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from handlers.workcal import CalendarDataError, parse_clock
+from handlers.tickets.workcal import CalendarDataError, parse_clock
 from storage.models import Officer
 
 # Local policy: the default quiet hours of an officer (their row may say otherwise) and of every citizen.

@@ -5,11 +5,11 @@ Nobody is broadcast to without a subscription row they made themselves; a citize
 
 from __future__ import annotations
 
-from handlers import citizen
-from handlers.messages import Button, Reply
-from handlers.outreach import TOPICS
-from handlers.places import COUNTIES
-from handlers.turn import Turn
+from handlers.citizen import menu as citizen
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.places import COUNTIES
+from handlers.conversation.turn import Turn
+from handlers.outreach.rules import TOPICS
 
 
 def toggles(turn: Turn, topics: set[str], county: str | None, lead: str | None = None) -> Reply:

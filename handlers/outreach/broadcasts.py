@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers import citizen, engine
-from handlers.interviews.broadcast import COMPOSE
-from handlers.messages import Button, Reply
-from handlers.outreach import (
+from handlers.citizen import menu as citizen
+from handlers.conversation import engine
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.turn import PRIORITY_ALERT, Turn
+from handlers.outreach.compose import COMPOSE
+from handlers.outreach.rules import (
     AWAITING,
     CANCELLABLE,
     CANCELLED,
@@ -24,8 +26,7 @@ from handlers.outreach import (
     photo_for,
     text_for,
 )
-from handlers.policy import Action, actor_for
-from handlers.turn import PRIORITY_ALERT, Turn
+from handlers.tickets.policy import Action, actor_for
 from storage.models import Broadcast
 
 LISTED = 10

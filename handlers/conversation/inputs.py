@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import phonenumbers
 
-from handlers.messages import Button, Incoming, Request
-from handlers.turn import Turn
+from handlers.conversation.messages import Button, Incoming, Request
+from handlers.conversation.turn import Turn
 from storage.crypto import mask_id_number, mask_phone
 
 

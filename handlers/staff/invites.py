@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from handlers.policy import Role
+from handlers.tickets.policy import Role
 from storage.models import Invite, Officer, Unit
 from storage.uow import Database, UnitOfWork
 

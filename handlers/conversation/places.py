@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.inputs import Accepted, Choice, Option, Parsed, Rejected, options_from
-from handlers.messages import Button, Incoming, Request
-from handlers.turn import Turn
+from handlers.conversation.inputs import Accepted, Choice, Option, Parsed, Rejected, options_from
+from handlers.conversation.messages import Button, Incoming, Request
+from handlers.conversation.turn import Turn
 
 COUNTIES: tuple[str, ...] = (
     "hantai",

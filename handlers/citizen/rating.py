@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from handlers import lifecycle
-from handlers.i18n import Translator
-from handlers.messages import Button, Reply
-from handlers.quiet import officer_not_before
-from handlers.turn import Turn
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.quiet import officer_not_before
+from handlers.conversation.turn import Turn
+from handlers.tickets import lifecycle
 from storage.models import Officer, Ticket
 from storage.uow import UnitOfWork
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from handlers.i18n import Translator
-from handlers.messages import Button, Reply
-from handlers.quiet import officer_not_before
-from handlers.turn import Turn
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.quiet import officer_not_before
+from handlers.conversation.turn import Turn
 from storage.models import Ticket, Unit
 
 SUMMARY_CHARS = 80

@@ -11,12 +11,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from handlers import lifecycle, satisfaction
-from handlers.deadlines import Deadlines, build_deadlines, source_text, when
-from handlers.i18n import Translator
-from handlers.messages import Reply
-from handlers.quiet import citizen_not_before, officer_not_before
-from handlers.turn import PRIORITY_ALERT, PRIORITY_FOLLOW_UP
+from handlers.citizen import rating as satisfaction
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Reply
+from handlers.conversation.quiet import citizen_not_before, officer_not_before
+from handlers.conversation.turn import PRIORITY_ALERT, PRIORITY_FOLLOW_UP
+from handlers.tickets import lifecycle
+from handlers.tickets.deadlines import Deadlines, build_deadlines, source_text, when
 from storage.models import FollowUp, Officer, OutboxMessage, Ticket, Unit
 from storage.uow import Database, UnitOfWork
 
@@ -46,7 +47,7 @@ MAX_BATCHES_PER_TICK: Final = 200
 DIGEST_SIZE: Final = 5
 DEFAULT_DIGEST_AT: Final = "08:00"
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 _configured: Deadlines | None = None
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from handlers import followups
-from handlers.alerts import alert_new_ticket
-from handlers.routing import route
-from handlers.turn import Turn
+from handlers.conversation.turn import Turn
+from handlers.followups import ladder as followups
+from handlers.staff.alerts import alert_new_ticket
+from handlers.tickets.routing import route
 from storage.crypto import mask_phone
 from storage.models import Ticket, TicketEvent, Unit
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import engine, mytickets, officers
-from handlers.engine import Interview
-from handlers.i18n import SUPPORTED
+from handlers.citizen import mytickets
+from handlers.conversation import engine
+from handlers.conversation.engine import Interview
+from handlers.conversation.i18n import SUPPORTED
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.turn import Turn
 from handlers.interviews import INTERVIEWS
-from handlers.messages import Button, Reply
-from handlers.tickets import over_daily_cap
-from handlers.turn import Turn
+from handlers.interviews.submit import over_daily_cap
+from handlers.staff import desk as officers
 
 Command = Callable[[Turn, str], Awaitable[None]]
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handlers import citizen
-from handlers.guide_search import Hit, Vocabulary, index_terms, rank
+from handlers.citizen import menu as citizen
+from handlers.conversation.messages import Button, Reply
+from handlers.conversation.places import COUNTIES
+from handlers.conversation.turn import Turn
 from handlers.interviews import INTERVIEWS
-from handlers.messages import Button, Reply
-from handlers.places import COUNTIES
-from handlers.turn import Turn
+from handlers.outreach.search import Hit, Vocabulary, index_terms, rank
 from storage.models import GuideEntry, GuideWord
 from storage.uow import Database, UnitOfWork
 

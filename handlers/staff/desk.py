@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from handlers import engine, invites, lifecycle
-from handlers.alerts import (
+from handlers.conversation import engine
+from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text, has_meaning
+from handlers.conversation.messages import Button, Incoming, Reply
+from handlers.conversation.turn import Turn
+from handlers.interviews import INTERVIEWS
+from handlers.staff import invites
+from handlers.staff.alerts import (
     alert_unit,
     category_label,
     kind_label,
@@ -24,11 +29,8 @@ from handlers.alerts import (
     status_label,
     unit_label,
 )
-from handlers.inputs import Accepted, Parsed, Rejected, Text, has_meaning
-from handlers.interviews import INTERVIEWS
-from handlers.messages import Button, Incoming, Reply
-from handlers.policy import Action, Actor, Role, actor_for, allows
-from handlers.turn import Turn
+from handlers.tickets import lifecycle
+from handlers.tickets.policy import Action, Actor, Role, actor_for, allows
 from storage.models import Officer, Ticket, Unit
 
 PENDING: Final = "desk"

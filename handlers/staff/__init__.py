@@ -1,0 +1,1 @@
+"""What officers, leaders and admins do: join, the ticket card and its actions, the relay with citizens, duty lists."""
