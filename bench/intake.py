@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.i18n import load_translator
-from handlers.i18n import Translator
-from handlers.inputs import Media, Phone
+from handlers.conversation.i18n import Translator
+from handlers.conversation.inputs import Media, Phone
 from handlers.interviews.dispute import DISPUTE
 from tests.processes import ROOT, BotProcess
 from tests.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent

@@ -44,7 +44,7 @@ def _upgrade(settings: Settings) -> None:
 
 async def _units(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_database, read_units_file
-    from handlers.units import UnitDataError, list_units, load_units
+    from handlers.tickets.units import UnitDataError, list_units, load_units
 
     db = open_database(settings)
     try:
@@ -69,7 +69,7 @@ async def _guide(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.app import open_database
-    from handlers.guide import GuideDataError, load_guide
+    from handlers.outreach.guide import GuideDataError, load_guide
 
     try:
         data = tomllib.loads(args.file.read_text(encoding="utf-8"))
@@ -92,7 +92,7 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.app import open_database
-    from handlers.invites import InviteError, make_invite, parse_ttl
+    from handlers.staff.invites import InviteError, make_invite, parse_ttl
 
     db = open_database(settings)
     try:

@@ -21,12 +21,12 @@ from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import OutboxSender, Transport
-from handlers import followups
+from handlers.conversation.emergency import parse_words
+from handlers.conversation.i18n import Translator
+from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.desk import Desk, Handled
-from handlers.emergency import parse_words
-from handlers.i18n import Translator
-from handlers.turn import Clock, Rules, system_clock
-from handlers.units import has_units, load_units
+from handlers.followups import ladder as followups
+from handlers.tickets.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
 from storage.uow import Database
 
@@ -87,7 +87,7 @@ async def load_demo_guide_if_wanted(settings: Settings, db: Database) -> None:
     """The demo service guide on an empty guide, under the same rule as the demo units."""
     from datetime import UTC, datetime
 
-    from handlers.guide import has_guide, load_guide
+    from handlers.outreach.guide import has_guide, load_guide
 
     wanted = settings.shishi_demo.lower()
     if wanted == "no" or (wanted == "auto" and not settings.embedded) or await has_guide(db):

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import time, timedelta
 
 from bot.config import Settings
-from handlers.fanout import Broadcaster
-from handlers.i18n import Translator
-from handlers.outreach import OutreachRules
-from handlers.turn import Clock, Rules, system_clock
+from handlers.conversation.i18n import Translator
+from handlers.conversation.turn import Clock, Rules, system_clock
+from handlers.outreach.fanout import Broadcaster
+from handlers.outreach.rules import OutreachRules
 from storage.uow import Database
 
 log = logging.getLogger(__name__)

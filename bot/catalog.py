@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import LOCALES
 from handlers.catalog_ids import dynamic_ids
-from handlers.i18n import SUPPORTED
+from handlers.conversation.i18n import SUPPORTED
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot", "handlers")

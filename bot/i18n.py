@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from handlers.i18n import SUPPORTED, Translator
+from handlers.conversation.i18n import SUPPORTED, Translator
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 

@@ -13,12 +13,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from handlers import followups
-from handlers.deadlines import Deadlines, build_deadlines
-from handlers.followups import TickReport
-from handlers.i18n import Translator
-from handlers.turn import Clock, system_clock
-from handlers.workcal import WorkCalendar, parse_office_hours
+from handlers.conversation.i18n import Translator
+from handlers.conversation.turn import Clock, system_clock
+from handlers.followups import ladder as followups
+from handlers.followups.ladder import TickReport
+from handlers.tickets.deadlines import Deadlines, build_deadlines
+from handlers.tickets.workcal import WorkCalendar, parse_office_hours
 from storage.uow import Database
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from handlers.conversation.turn import Clock, system_clock
 from handlers.delivery import Delivery, Failed, Outcome, claim, mark_started, settle
-from handlers.turn import Clock, system_clock
 from storage.uow import Database
 
 log = logging.getLogger(__name__)

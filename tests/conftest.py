@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from bot.i18n import load_translator
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Attachment, Contact, Incoming, Location, Reply
+from handlers.conversation.turn import Rules
 from handlers.desk import Desk
-from handlers.i18n import Translator
-from handlers.messages import Attachment, Contact, Incoming, Location, Reply
-from handlers.turn import Rules
 from storage.crypto import FieldCipher
 from storage.migrate import upgrade
 from storage.models import Base

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler
-from handlers import followups
+from handlers.followups import ladder as followups
 from storage.crypto import FieldCipher
 from storage.models import FollowUp
 from storage.uow import Database

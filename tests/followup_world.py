@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from handlers import followups, lifecycle
-from handlers.followups import TickReport
-from handlers.i18n import Translator
-from handlers.messages import Reply
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Reply
+from handlers.followups import ladder as followups
+from handlers.followups.ladder import TickReport
+from handlers.tickets import lifecycle
 from storage.models import FollowUp, Officer, OutboxMessage, Ticket, TicketEvent
 from storage.uow import Database
 from tests.conftest import FakeClock

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot.app import DEMO_UNITS, read_units_file
 from bot.i18n import load_catalogs
-from handlers.messages import Attachment, Location, Reply
-from handlers.units import load_units
+from handlers.conversation.messages import Attachment, Location, Reply
+from handlers.tickets.units import load_units
 from storage.models import Ticket, Unit
 from storage.uow import Database
 from tests.conftest import Chat, DeskDriver

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import DEMO_UNITS, read_units_file
-from handlers import invites
-from handlers.engine import CONFIRM
+from handlers.conversation.engine import CONFIRM
+from handlers.conversation.messages import Reply
+from handlers.conversation.turn import State
 from handlers.interviews import INTERVIEWS
-from handlers.messages import Reply
-from handlers.turn import State
-from handlers.units import load_units
+from handlers.staff import invites
+from handlers.tickets.units import load_units
 from storage.crypto import mask_phone
 from storage.models import Conversation, Officer, Ticket
 from tests.conftest import Chat, DeskDriver, buttons

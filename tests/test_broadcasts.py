@@ -13,10 +13,10 @@ from sqlalchemy import func, insert, select
 
 from bot.channels.webchat.server import Hub, WebChatTransport
 from bot.sender import OutboxSender
+from handlers.conversation.turn import PRIORITY_BROADCAST, Rules
 from handlers.delivery import Delivery, Outcome, Sent, Unreachable, claim, mark_started
-from handlers.fanout import Broadcaster
-from handlers.outreach import OutreachRules
-from handlers.turn import PRIORITY_BROADCAST, Rules
+from handlers.outreach.fanout import Broadcaster
+from handlers.outreach.rules import OutreachRules
 from storage.models import (
     Broadcast,
     BroadcastDelivery,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers.engine import CONFIRM
-from handlers.turn import State
+from handlers.conversation.engine import CONFIRM
+from handlers.conversation.turn import State
 from storage.models import Conversation, InboxEntry, OutboxMessage, Ticket, TicketEvent
 from tests.conftest import DeskDriver, buttons
 

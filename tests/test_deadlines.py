@@ -8,13 +8,13 @@ import pytest
 
 from bot.i18n import load_catalogs
 from bot.scheduler import DEADLINES_FILE
-from handlers import followups
-from handlers.deadlines import DeadlineDataError, parse_policy
-from handlers.i18n import Translator
-from handlers.messages import Incoming
-from handlers.tickets import NewTicket, open_ticket
-from handlers.turn import Rules, State, Turn
-from handlers.workcal import WorkCalendar
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Incoming
+from handlers.conversation.turn import Rules, State, Turn
+from handlers.followups import ladder as followups
+from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.tickets.deadlines import DeadlineDataError, parse_policy
+from handlers.tickets.workcal import WorkCalendar
 from storage.uow import Database
 from tests.conftest import FakeClock
 from tests.followup_world import local

@@ -19,15 +19,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.app import DEMO_EMERGENCY_WORDS, read_emergency_words
+from handlers.citizen.mytickets import Note
+from handlers.conversation.engine import CONFIRM, EDIT
+from handlers.conversation.i18n import Translator
+from handlers.conversation.inputs import Address, Amount, Choice, Count, Day, IdNumber, Media, Phone, Text, YesNo
+from handlers.conversation.messages import Attachment, Contact, Incoming, Location, Reply
+from handlers.conversation.places import TOWNSHIPS, TownshipChoice
+from handlers.conversation.turn import Rules, State
 from handlers.desk import Desk
-from handlers.engine import CONFIRM, EDIT
-from handlers.i18n import Translator
-from handlers.inputs import Address, Amount, Choice, Count, Day, IdNumber, Media, Phone, Text, YesNo
 from handlers.interviews import INTERVIEWS
-from handlers.messages import Attachment, Contact, Incoming, Location, Reply
-from handlers.mytickets import Note
-from handlers.places import TOWNSHIPS, TownshipChoice
-from handlers.turn import Rules, State
 from storage.models import Conversation, Person, Ticket
 from storage.uow import Database
 from tests.conftest import FakeClock, open_db

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler
-from handlers import followups
-from handlers.i18n import Translator
+from handlers.conversation.i18n import Translator
+from handlers.followups import ladder as followups
 from storage.models import FollowUp, OutboxMessage, Ticket, TicketEvent
 from storage.uow import Database
 from tests.conftest import FakeClock, open_db

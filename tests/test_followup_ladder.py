@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from handlers import followups
-from handlers.deadlines import when
-from handlers.i18n import Translator
-from handlers.messages import Reply
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Reply
+from handlers.followups import ladder as followups
+from handlers.tickets.deadlines import when
 from storage.uow import Database
 from tests.conftest import FakeClock
 from tests.followup_world import ZONE, World, local, make_world

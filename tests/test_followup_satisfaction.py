@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from handlers import satisfaction
-from handlers.i18n import Translator
+from handlers.citizen import rating as satisfaction
+from handlers.conversation.i18n import Translator
 from storage.uow import Database
 from tests.conftest import DeskDriver, FakeClock, buttons
 from tests.followup_world import World, local, make_world

@@ -7,7 +7,7 @@ import asyncio
 
 from bot.app import build
 from bot.config import Settings
-from handlers import followups
+from handlers.followups import ladder as followups
 from tests.conftest import TEST_SECRET, FakeClock
 from tests.followup_world import local, make_world
 

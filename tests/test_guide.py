@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from handlers.guide import GuideDataError, convincing, load_guide, search
+from handlers.outreach.guide import GuideDataError, convincing, load_guide, search
 from storage.uow import Database
 from tests.conftest import TEST_SECRET, DeskDriver, FakeClock, buttons
 

@@ -16,10 +16,10 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.catalog import dotted_literals, extracted_ids, template, used_ids
 from bot.i18n import LOCALES
-from handlers import lifecycle
-from handlers.i18n import SUPPORTED, Translator
+from handlers.conversation.i18n import SUPPORTED, Translator
+from handlers.conversation.places import COUNTIES, COURTS, TOWNSHIPS, township_label
 from handlers.interviews import CATEGORIES, INTERVIEWS
-from handlers.places import COUNTIES, COURTS, TOWNSHIPS, township_label
+from handlers.tickets import lifecycle
 from tests.conftest import DeskDriver
 
 VENV_BIN = Path(sys.executable).parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.engine import FAILS_BEFORE_HELP
-from handlers.inputs import id_number_problem, normalise_mobile, parse_amount
-from handlers.messages import Attachment, Contact, Location
+from handlers.conversation.engine import FAILS_BEFORE_HELP
+from handlers.conversation.inputs import id_number_problem, normalise_mobile, parse_amount
+from handlers.conversation.messages import Attachment, Contact, Location
 from tests.conftest import DeskDriver, buttons
 from tests.intake_walks import VALID_ID, Walk, start
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from handlers.conversation.turn import State
 from handlers.interviews import INTERVIEWS
-from handlers.turn import State
 from storage.models import Conversation, Person
 from tests.conftest import DeskDriver, buttons
 from tests.intake_walks import start

@@ -9,9 +9,9 @@ import pytest
 
 from bot.app import DEMO_EMERGENCY_WORDS, read_emergency_words, rules_for
 from bot.config import Settings
+from handlers.conversation.emergency import DEFAULT_WORDS, EmergencyWordsError, is_emergency, parse_words
+from handlers.conversation.turn import Rules
 from handlers.desk import Desk
-from handlers.emergency import DEFAULT_WORDS, EmergencyWordsError, is_emergency, parse_words
-from handlers.turn import Rules
 from storage.uow import Database
 from tests.conftest import DeskDriver, FakeClock, buttons
 from tests.intake_walks import load_demo_units, start, tickets_of

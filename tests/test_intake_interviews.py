@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from handlers.interviews import INTERVIEWS
-from handlers.legal_aid import LAW
+from handlers.tickets.legal_aid import LAW
 from tests.conftest import PG_ADMIN_URL, DeskDriver, buttons, need, open_db
 from tests.intake_walks import VALID_ID, Action, load_demo_units, start, tickets_of
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from handlers.i18n import Translator
-from handlers.legal_aid import (
+from handlers.conversation.i18n import Translator
+from handlers.tickets.legal_aid import (
     AGES,
     GROUP_CHOICES,
     INCOMES,

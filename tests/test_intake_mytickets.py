@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from handlers import lifecycle
-from handlers.messages import Reply
+from handlers.conversation.messages import Reply
+from handlers.tickets import lifecycle
 from storage.models import Officer, OutboxMessage, Ticket
 from tests.conftest import DeskDriver, FakeClock, buttons
 from tests.intake_walks import Walk, start

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers import lifecycle
+from handlers.tickets import lifecycle
 from storage.models import FollowUp, Person, Ticket
 from storage.uow import Database
 

@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Incoming, Reply
 from handlers.desk import Desk
-from handlers.i18n import Translator
-from handlers.messages import Incoming, Reply
 from storage.crypto import FieldCipher
 from storage.models import Ticket, TicketEvent
 from storage.uow import Database
@@ -99,6 +99,6 @@ async def test_a_hundred_simultaneous_claims_each_have_exactly_one_winner(
 
 
 def driver_rules():  # type: ignore[no-untyped-def]
-    from handlers.turn import Rules
+    from handlers.conversation.turn import Rules
 
     return Rules()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from handlers import invites
+from handlers.conversation.messages import Incoming
+from handlers.conversation.turn import Rules
 from handlers.desk import Desk
-from handlers.messages import Incoming
-from handlers.turn import Rules
+from handlers.staff import invites
 from storage.crypto import FieldCipher
 from storage.models import AuditEntry, Invite, Officer, OutboxMessage
 from storage.uow import Database

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.app import DEMO_UNITS, read_units_file
-from handlers.places import COUNTIES
-from handlers.routing import route
-from handlers.units import load_units
+from handlers.conversation.places import COUNTIES
+from handlers.tickets.routing import route
+from handlers.tickets.units import load_units
 from storage.uow import Database
 
 # (kind, category) → the unit kind (suffix of the code) that must get it in every county.

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from handlers import officers
-from handlers.messages import Reply
-from handlers.policy import Action, Actor, actor_for, allows
+from handlers.conversation.messages import Reply
+from handlers.staff import desk as officers
+from handlers.tickets.policy import Action, Actor, actor_for, allows
 from storage.models import AuditEntry, Invite, Officer, TicketEvent
 from tests.conftest import Chat, DeskDriver
 from tests.officer_world import (

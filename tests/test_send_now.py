@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.sender import OutboxSender
+from handlers.conversation.messages import Incoming, Reply
 from handlers.delivery import LEASE, Delivery, Failed, Outcome, Sent
-from handlers.messages import Incoming, Reply
 from storage.models import OutboxMessage
 from tests.conftest import DeskDriver, FakeClock
 

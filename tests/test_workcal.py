@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.scheduler import HOLIDAYS_FILE, warn_about_calendar
-from handlers.workcal import CalendarDataError, WorkCalendar, parse_office_hours, parse_overrides
+from handlers.tickets.workcal import CalendarDataError, WorkCalendar, parse_office_hours, parse_overrides
 from tests.followup_world import local
 
 CALENDAR = WorkCalendar()

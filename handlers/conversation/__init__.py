@@ -1,1 +1,1 @@
-"""The machinery of a chat turn: messages, the turn, the interview engine, inputs, places, emergencies, words, outbox."""
+"""The machinery of a chat turn: messages, the turn, the interview engine, inputs, places, emergencies, outbox."""

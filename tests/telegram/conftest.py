@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import load_translator
-from handlers.i18n import Translator
+from handlers.conversation.i18n import Translator
 from storage.crypto import FieldCipher
 from storage.uow import Database
 from tests.conftest import TEST_SECRET

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from handlers.i18n import Translator
+from handlers.conversation.i18n import Translator
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from tests.telegram.broadcast_world import TEXT, approve_broadcast, broadcast_statuses, seed

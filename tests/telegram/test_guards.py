@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.channels.telegram.updates import update_id_of
-from handlers.i18n import Translator
-from handlers.invites import make_invite
+from handlers.conversation.i18n import Translator
+from handlers.staff.invites import make_invite
 from storage.models import InboxEntry
 from tests.telegram.conftest import Rig, RigFactory, step
 from tests.telegram.fake_api import FakeBotAPI

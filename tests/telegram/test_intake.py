@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.telegram.updates import update_id_of
-from handlers.i18n import Translator
+from handlers.conversation.i18n import Translator
 from storage.models import InboxEntry, OutboxMessage, Person, Ticket
 from tests.telegram.conftest import Rig
 from tests.telegram.fake_api import FakeBotAPI

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from handlers.messages import Reply
+from handlers.conversation.messages import Reply
 from storage.models import ChatIdentity, OutboxMessage
 from tests.telegram.conftest import Rig, RigFactory, step
 from tests.telegram.fake_api import FakeBotAPI, Limits, utf16_len

@@ -14,8 +14,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces
 from bot.channels.telegram.transport import TelegramTransport
+from handlers.conversation.messages import Button, Reply
 from handlers.delivery import Delivery, Failed, RetryAfter, Sent, backoff, claim, settle
-from handlers.messages import Button, Reply
 from storage.models import OutboxMessage
 from storage.uow import Database
 from tests.conftest import FakeClock

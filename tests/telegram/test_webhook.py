@@ -9,7 +9,7 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot.channels.telegram.updates import update_id_of
-from handlers.i18n import Translator
+from handlers.conversation.i18n import Translator
 from storage.models import ChatIdentity, InboxEntry, OutboxMessage
 from tests.tcp_proxy import TcpProxy
 from tests.telegram.conftest import WEBHOOK_PATH, WEBHOOK_SECRET, Rig, RigFactory, step

@@ -31,10 +31,10 @@ from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Received, chat_of, receive
 from bot.channels.webchat.limits import RateLimiter
 from bot.config import Settings
+from handlers.conversation.i18n import SUPPORTED, Translator
+from handlers.conversation.messages import Reply
 from handlers.delivery import Delivery
 from handlers.desk import Desk, Handled
-from handlers.i18n import SUPPORTED, Translator
-from handlers.messages import Reply
 from handlers.notices import queue_notice, staff_on_channel
 from storage.uow import Database
 

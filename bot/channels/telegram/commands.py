@@ -7,8 +7,8 @@ import logging
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from handlers import policy
-from handlers.i18n import SUPPORTED, Translator
+from handlers.conversation.i18n import SUPPORTED, Translator
+from handlers.tickets import policy
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from aiogram.types import (
 )
 
 from bot.channels.telegram.callbacks import CallbackSigner, CallbackTooLong
-from handlers.messages import Reply
+from handlers.conversation.messages import Reply
 
 log = logging.getLogger(__name__)
 

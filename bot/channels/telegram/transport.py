@@ -22,8 +22,8 @@ from bot.channels.telegram.pace import ChatPaces, Pace
 from bot.channels.telegram.render import Part, Rendered, render, split_text
 from bot.channels.telegram.updates import CHANNEL
 from bot.sender import Started
+from handlers.conversation.messages import Reply
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable, backoff
-from handlers.messages import Reply
 
 log = logging.getLogger(__name__)
 

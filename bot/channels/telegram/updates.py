@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiogram.types import CallbackQuery, Message, Update
 
-from handlers.messages import Attachment, Contact, Incoming, Location
+from handlers.conversation.messages import Attachment, Contact, Incoming, Location
 
 CHANNEL = "telegram"
 

@@ -20,10 +20,10 @@ from aiohttp import BodyPartReader, WSMsgType, web
 from bot.channels.webchat.limits import RateLimiter
 from bot.channels.webchat.uploads import UploadRefused, Uploads
 from bot.config import Settings
+from handlers.conversation.i18n import Translator
+from handlers.conversation.messages import Attachment, Contact, Incoming
 from handlers.delivery import Delivery, Outcome, Sent
 from handlers.desk import Desk
-from handlers.i18n import Translator
-from handlers.messages import Attachment, Contact, Incoming
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
