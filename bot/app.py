@@ -25,7 +25,6 @@ from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.desk import Desk, Handled
-from handlers.followups import ladder as followups
 from handlers.tickets.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
 from storage.uow import Database
@@ -47,7 +46,14 @@ def cipher_for(settings: Settings) -> FieldCipher:
 
 
 def rules_for(settings: Settings) -> Rules:
+    deadlines = load_deadlines(
+        timezone=settings.timezone,
+        office_hours=settings.office_hours,
+        deadlines_file=settings.deadlines_file,
+        holidays_file=settings.holidays_file,
+    )
     return Rules(
+        deadlines=deadlines,
         ticket_prefix=settings.ticket_prefix,
         timezone=settings.timezone,
         default_locale=settings.default_locale,
@@ -168,17 +174,10 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     app.router.add_get("/healthz", healthz)
     sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
     webchat.on_handled.append(partial(wake_for, sender))
-    deadlines = load_deadlines(
-        timezone=settings.timezone,
-        office_hours=settings.office_hours,
-        deadlines_file=settings.deadlines_file,
-        holidays_file=settings.holidays_file,
-    )
-    followups.configure(deadlines)
     ticker = FollowUpScheduler(
         db,
         translator,
-        deadlines,
+        desk.rules,
         clock=clock,
         interval=settings.followup_interval,
         digest_at=settings.digest_at,

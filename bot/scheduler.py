@@ -7,6 +7,7 @@ import asyncio
 import logging
 import tomllib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,9 +15,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from handlers.conversation.i18n import Translator
-from handlers.conversation.turn import Clock, system_clock
-from handlers.followups import ladder as followups
-from handlers.followups.ladder import TickReport
+from handlers.conversation.turn import Clock, Rules, system_clock
+from handlers.desk import fire_follow_ups
+from handlers.followups.firing import BATCH, TickReport
+from handlers.followups.ladder import DEFAULT_DIGEST_AT, ensure_digest
 from handlers.tickets.deadlines import Deadlines, build_deadlines
 from handlers.tickets.workcal import WorkCalendar, parse_office_hours
 from storage.uow import Database
@@ -66,17 +68,18 @@ class FollowUpScheduler:
         self,
         db: Database,
         translator: Translator,
-        deadlines: Deadlines,
+        rules: Rules,
         *,
         clock: Clock = system_clock,
         interval: float = 30.0,
-        digest_at: str = followups.DEFAULT_DIGEST_AT,
+        digest_at: str = DEFAULT_DIGEST_AT,
         on_queued: Callable[[], None] | None = None,
-        batch: int = followups.BATCH,
+        batch: int = BATCH,
     ) -> None:
-        self.db, self.translator, self.deadlines, self.clock = db, translator, deadlines, clock
+        self.db, self.translator, self.rules, self.clock = db, translator, rules, clock
+        self.deadlines = rules.deadlines
         self.interval, self.digest_at, self.on_queued, self.batch = interval, digest_at, on_queued, batch
-        self.scheduler = AsyncIOScheduler(timezone=deadlines.calendar.zone)
+        self.scheduler = AsyncIOScheduler(timezone=self.deadlines.calendar.zone)
         self.ticks = 0
         self.report = TickReport()  # totals since start, counted per committed batch
         self._ticking = asyncio.Lock()
@@ -91,7 +94,7 @@ class FollowUpScheduler:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,  # a late tick is better than a skipped one
-            next_run_time=self.clock(),
+            next_run_time=datetime.now(UTC),  # APScheduler keeps real time; the desk's clock may be a test's
         )
         self.scheduler.add_job(
             self.morning,
@@ -116,15 +119,15 @@ class FollowUpScheduler:
 
     async def plan_digest(self) -> None:
         async with self.db() as uow:
-            await followups.ensure_digest(uow, self.clock(), self.digest_at)
+            await ensure_digest(uow, self.deadlines, self.clock(), self.digest_at)
             await uow.commit()
 
     async def tick(self) -> TickReport:
         report = TickReport()
         async with self._ticking:
             try:
-                await followups.tick(
-                    self.db, self.translator, self.clock(), deadlines=self.deadlines, batch=self.batch, report=report
+                await fire_follow_ups(
+                    self.db, self.translator, self.rules, self.clock(), batch=self.batch, report=report
                 )
             except Exception:
                 log.exception("follow-up tick failed; the rows stay due for the next tick")

@@ -9,7 +9,8 @@ from handlers.citizen.mytickets import CITIZEN_EVENTS
 from handlers.conversation.engine import SENSITIVE_CHOICE, Interview, label_of
 from handlers.conversation.inputs import Choice, Day, Media, YesNo
 from handlers.conversation.places import COUNTIES, COURTS, TOWNSHIPS, TownshipChoice, township_label
-from handlers.interviews import CATEGORIES, INTERVIEWS
+from handlers.interviews import CATEGORIES
+from handlers.router import INTERVIEWS
 from handlers.tickets import lifecycle
 from handlers.tickets.legal_aid import AGES, GROUP_CHOICES, INCOMES, MATTERS, SPECIAL_CHOICES, assess
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.conversation.turn import PRIORITY_REPLY, Clock
+from handlers.conversation.outbox import PRIORITY_REPLY
+from handlers.conversation.turn import Clock
 from handlers.outreach.rules import forget_unreachable
 from storage.models import OutboxMessage
 from storage.outreach import BROADCAST_KIND

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
-from handlers.conversation.turn import PRIORITY_REPLY, Clock, Rules, State, Turn, system_clock
+from handlers.conversation.outbox import PRIORITY_REPLY
+from handlers.conversation.turn import Clock, Effects, Rules, State, Turn, system_clock
 from handlers.delivery import Delivery, delivery, take_replies
-from handlers.router import dispatch
+from handlers.followups.firing import TickReport, tick
+from handlers.router import INTERVIEWS, SUBSCRIBERS, dispatch
 from storage.models import OutboxMessage
 from storage.uow import Database
 
@@ -41,8 +43,8 @@ class Handled:
 
     @property
     def commands_changed(self) -> set[tuple[str, str]]:
-        """Chats told that their command menu changed (a reply with meta.commands, e.g. after /join)."""
-        return {(m.channel, m.recipient) for m in self.messages if (m.payload.get("meta") or {}).get("commands")}
+        """Chats told that their command menu changed (a reply with `menu`, e.g. after /join)."""
+        return {(m.channel, m.recipient) for m in self.messages if m.payload.get("menu")}
 
 
 class Desk:
@@ -92,6 +94,8 @@ class Desk:
                 translator=self.translator,
                 rules=self.rules,
                 now=now,
+                interviews=INTERVIEWS,
+                subscribers=SUBSCRIBERS,
             )
             await dispatch(turn)
             uow.conversations.seal(conversation, state.interview, state.step, state.to_json(), now)
@@ -116,19 +120,23 @@ class Desk:
                 if identity
                 else self.translator.locale_for(incoming.language)
             )
-            message = await uow.outbox.enqueue(
-                OutboxMessage(
-                    channel=incoming.channel,
-                    recipient=incoming.chat_id,
-                    payload=Reply(text=self.translator(locale, "error.internal")).to_payload(),
-                    priority=0,
-                    essential=True,
-                    kind="reply",
-                    status="pending",
-                    attempts=0,
-                    not_before=now,
-                    created_at=now,
-                )
+            effects = Effects(uow, self.translator, self.rules, now)
+            effects.outbox.to_chat(
+                incoming.channel,
+                incoming.chat_id,
+                Reply(text=self.translator(locale, "error.internal")),
+                kind="reply",
+                priority=PRIORITY_REPLY,
+                essential=True,
             )
+            messages = await effects.outbox.flush()
             await uow.commit()
-            return Handled(duplicate=False, messages=[message])
+            return Handled(duplicate=False, messages=messages)
+
+
+async def fire_follow_ups(
+    db: Database, translator: Translator, rules: Rules, now: datetime, *, batch: int, report: TickReport
+) -> TickReport:
+    """The follow-up tick, with the desk's subscribers: a rung that changes a ticket sets the same things going as
+    an officer's button would."""
+    return await tick(db, translator, rules, now, subscribers=SUBSCRIBERS, batch=batch, report=report)

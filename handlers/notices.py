@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
-from handlers.conversation.turn import PRIORITY_REPLY, Clock, system_clock
+from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
+from handlers.conversation.turn import Clock, system_clock
 from storage.chats import StaffChat, staff_chats
-from storage.models import OutboxMessage
 from storage.uow import Database
 
 
@@ -30,20 +30,10 @@ async def queue_notice(
             locale = (await uow.people.get(identity.person_id)).locale
         else:
             locale = translator.locale_for(language_hint)
-        await uow.outbox.enqueue(
-            OutboxMessage(
-                channel=channel,
-                recipient=recipient,
-                payload=Reply(text=translator(locale, msgid)).to_payload(),
-                priority=PRIORITY_REPLY,
-                essential=False,
-                kind="notice",
-                status="pending",
-                attempts=0,
-                not_before=now,
-                created_at=now,
-            )
-        )
+        outbox = Outbox(uow, now)
+        reply = Reply(text=translator(locale, msgid))
+        outbox.to_chat(channel, recipient, reply, kind="notice", priority=PRIORITY_REPLY, essential=False)
+        await outbox.flush()
         await uow.commit()
 
 

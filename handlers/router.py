@@ -9,16 +9,34 @@ from handlers.citizen import mytickets
 from handlers.citizen import rating as satisfaction
 from handlers.conversation import engine
 from handlers.conversation.emergency import first_aid
-from handlers.conversation.turn import Turn
+from handlers.conversation.engine import Interview
+from handlers.conversation.menu import main_menu
+from handlers.conversation.turn import Subscribers, Turn
+from handlers.followups import ladder
+from handlers.interviews import INTERVIEWS as TICKET_INTERVIEWS
 from handlers.outreach import broadcasts, guide, subscriptions
+from handlers.outreach.compose import COMPOSE
+from handlers.staff import alerts
 from handlers.staff import desk as officers
+from handlers.tickets.events import StatusChanged, TicketOpened
 
 Action = Callable[[Turn, str], Awaitable[None]]
+
+# Every interview the desk runs, by name, in menu order: the ticket kinds first, then the flows opened from elsewhere.
+INTERVIEWS: dict[str, Interview] = {
+    i.name: i for i in (*TICKET_INTERVIEWS.values(), mytickets.TICKET_NOTE, mytickets.TICKET_CANCEL, COMPOSE)
+}
+
+# Who hears of what happened to a ticket, in order, inside the same transaction.
+SUBSCRIBERS: Subscribers = {
+    TicketOpened: (ladder.on_ticket_opened, alerts.on_ticket_opened),
+    StatusChanged: (ladder.on_status_changed,),
+}
 
 
 async def _menu(turn: Turn, arg: str) -> None:
     if arg == "continue":
-        interview = citizen.current_interview(turn)
+        interview = engine.current(turn)
         if interview is not None:
             engine.reask(turn, interview)
             return
@@ -34,12 +52,12 @@ async def _menu(turn: Turn, arg: str) -> None:
 
 
 async def _nav(turn: Turn, arg: str) -> None:
-    interview = citizen.current_interview(turn)
+    interview = engine.current(turn)
     if arg == "cancel":
         await citizen.cancel(turn)
         return
     if interview is None:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     if arg == "back":
         engine.back(turn, interview)
@@ -56,9 +74,9 @@ async def _nav(turn: Turn, arg: str) -> None:
 
 
 async def _edit(turn: Turn, key: str) -> None:
-    interview = citizen.current_interview(turn)
+    interview = engine.current(turn)
     if interview is None:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     engine.edit(turn, interview, key)
 
@@ -68,9 +86,9 @@ async def _consent(turn: Turn, arg: str) -> None:
 
 
 async def _sensitive(turn: Turn, arg: str) -> None:
-    interview = citizen.current_interview(turn)
+    interview = engine.current(turn)
     if interview is None:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     await engine.sensitive_consent(turn, interview, arg)
 
@@ -81,7 +99,7 @@ async def _lang(turn: Turn, arg: str) -> None:
 
 async def _help(turn: Turn, arg: str) -> None:
     turn.say("help.person")
-    interview = citizen.current_interview(turn)
+    interview = engine.current(turn)
     if interview is not None:
         engine.reask(turn, interview)
 
@@ -122,7 +140,7 @@ async def dispatch(turn: Turn) -> None:
             return
         handler = citizen.COMMANDS.get(name) or OUTREACH_COMMANDS.get(name)
         if handler is None:
-            turn.reply(citizen.main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
+            turn.reply(main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
             return
         await handler(turn, args)
         return
@@ -136,7 +154,7 @@ async def dispatch(turn: Turn) -> None:
         return
     if await satisfaction.take_comment(turn):
         return
-    interview = citizen.current_interview(turn)
+    interview = engine.current(turn)
     if interview is not None:
         await engine.answer(turn, interview)
         return
@@ -146,4 +164,4 @@ async def dispatch(turn: Turn) -> None:
         await citizen.start(turn, "")
         return
     lead = turn.t("input.stale_button") if incoming.choice is not None else None
-    turn.reply(citizen.main_menu(turn, lead=lead))
+    turn.reply(main_menu(turn, lead=lead))

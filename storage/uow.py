@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Self
 
@@ -70,14 +70,27 @@ class Database:
             await self.read_engine.dispose()
 
 
+Subscriber = Callable[[object], Awaitable[None]]
+
+
 class UnitOfWork:
-    """`async with db() as uow: …; await uow.commit()` — anything not committed is rolled back."""
+    """`async with db() as uow: …; await uow.commit()` — anything not committed is rolled back.
+
+    Domain events recorded here (`await uow.record(event)`) go at once to `publish`, which whoever opened the unit
+    of work set: the subscribers run inside this transaction, before the commit."""
 
     session: AsyncSession
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self.db = db
         self.write = write
+        self.events: list[object] = []
+        self.publish: Subscriber | None = None
+
+    async def record(self, event: object) -> None:
+        self.events.append(event)
+        if self.publish is not None:
+            await self.publish(event)
 
     async def __aenter__(self) -> Self:
         if self.write:

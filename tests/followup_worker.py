@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler
-from handlers.followups import ladder as followups
+from handlers.conversation.turn import Rules
 from storage.crypto import FieldCipher
 from storage.models import FollowUp
 from storage.uow import Database
@@ -38,7 +38,7 @@ async def main(url: str, go: Path) -> None:
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db = Database(url, FieldCipher.from_secret(TEST_SECRET))
-    scheduler = FollowUpScheduler(db, load_translator(), followups.current(), interval=0.02, batch=20)
+    scheduler = FollowUpScheduler(db, load_translator(), Rules(), interval=0.02, batch=20)
     await db.ping()
     print("ready", flush=True)
     for _ in range(6000):  # a minute at most

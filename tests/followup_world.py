@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
-from handlers.followups import ladder as followups
-from handlers.followups.ladder import TickReport
+from handlers.conversation.turn import Effects, Rules
+from handlers.desk import fire_follow_ups
+from handlers.followups import ladder
+from handlers.followups.firing import BATCH, TickReport
+from handlers.router import SUBSCRIBERS
 from handlers.tickets import lifecycle
+from handlers.tickets.events import TicketOpened
 from storage.models import FollowUp, Officer, OutboxMessage, Ticket, TicketEvent
-from storage.uow import Database
+from storage.uow import Database, UnitOfWork
 from tests.conftest import FakeClock
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -43,9 +47,14 @@ class World:
     parent_leader: Member
     citizen_id: int
     citizen_chat: str = "citizen-1"
+    rules: Rules = field(default_factory=Rules)
 
     async def tick(self) -> TickReport:
-        return await followups.tick(self.db, self.translator, self.clock())
+        return await tick(self.db, self.translator, self.clock(), self.rules)
+
+    def effects(self, uow: UnitOfWork, *, publish: bool = True) -> Effects:
+        """What a use case of the desk would run with: events reach the desk's subscribers (the ladder)."""
+        return Effects(uow, self.translator, self.rules, self.clock(), SUBSCRIBERS if publish else None)
 
     async def open(self, *, kind: str = "dispute", category: str = "land", urgent: bool = False) -> int:
         now = self.clock()
@@ -60,7 +69,7 @@ class World:
                 TicketEvent(ticket_id=ticket.id, actor_person_id=self.citizen_id, action="created", from_status=None,
                             to_status="new", citizen_visible=True, created_at=now)
             )  # fmt: skip
-            await followups.on_ticket_opened(uow, ticket, now)
+            await ladder.on_ticket_opened(self.effects(uow, publish=False), TicketOpened(ticket, None))
             await uow.commit()
             return ticket.id
 
@@ -70,6 +79,7 @@ class World:
             assert ticket is not None
             if assign and by is not None:
                 ticket.officer_id = by.officer_id
+            self.effects(uow)
             await lifecycle.transition(
                 uow, ticket, status, actor_person_id=by.person_id if by else None, now=self.clock()
             )
@@ -112,7 +122,12 @@ class World:
         return self.translator("zh_CN", msgid, **params)
 
 
-async def make_world(db: Database, translator: Translator, clock: FakeClock) -> World:
+async def tick(db: Database, translator: Translator, now: datetime, rules: Rules | None = None) -> TickReport:
+    """One follow-up tick, as the scheduler runs it (with the desk's subscribers)."""
+    return await fire_follow_ups(db, translator, rules or Rules(), now, batch=BATCH, report=TickReport())
+
+
+async def make_world(db: Database, translator: Translator, clock: FakeClock, rules: Rules | None = None) -> World:
     now = clock()
     async with db() as uow:
         parent = await uow.units.upsert(
@@ -137,4 +152,6 @@ async def make_world(db: Database, translator: Translator, clock: FakeClock) -> 
             members.append(Member(officer.id, identity.person_id, chat))
         citizen = await uow.people.create("webchat", "citizen-1", "zh_CN", now)
         await uow.commit()
-    return World(db, translator, clock, unit.id, parent.id, *members, citizen_id=citizen.person_id)
+    return World(
+        db, translator, clock, unit.id, parent.id, *members, citizen_id=citizen.person_id, rules=rules or Rules()
+    )

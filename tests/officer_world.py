@@ -53,7 +53,7 @@ async def join(driver: DeskDriver, chat_id: str, unit: str, role: str, name: str
     chat = driver.chat(chat_id, **kw)
     code = await invite_code(driver, unit, role)
     done = await driver.say(chat, f"/join {code} {name}")
-    assert done[-1].meta.get("commands") == "officer", done[-1].text
+    assert done[-1].menu == role, done[-1].text
     return chat
 
 

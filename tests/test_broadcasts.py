@@ -13,7 +13,8 @@ from sqlalchemy import func, insert, select
 
 from bot.channels.webchat.server import Hub, WebChatTransport
 from bot.sender import OutboxSender
-from handlers.conversation.turn import PRIORITY_BROADCAST, Rules
+from handlers.conversation.outbox import PRIORITY_BROADCAST
+from handlers.conversation.turn import Rules
 from handlers.delivery import Delivery, Outcome, Sent, Unreachable, claim, mark_started
 from handlers.outreach.fanout import Broadcaster
 from handlers.outreach.rules import OutreachRules

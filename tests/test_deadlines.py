@@ -9,10 +9,10 @@ import pytest
 from bot.i18n import load_catalogs
 from bot.scheduler import DEADLINES_FILE
 from handlers.conversation.i18n import Translator
-from handlers.conversation.messages import Incoming
+from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.turn import Rules, State, Turn
-from handlers.followups import ladder as followups
 from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.router import SUBSCRIBERS
 from handlers.tickets.deadlines import DeadlineDataError, parse_policy
 from handlers.tickets.workcal import WorkCalendar
 from storage.uow import Database
@@ -64,7 +64,7 @@ def test_a_bad_policy_file_is_refused_with_a_reason(raw: dict) -> None:  # type:
 
 
 def test_legal_aid_is_decided_within_seven_days_of_the_application_across_the_spring_festival() -> None:
-    deadlines = followups.current()
+    deadlines = Rules().deadlines  # the shipped demo policy
     due, source = deadlines.resolve_by("legal_aid", "labour", local(2026, 2, 12, 10))
     assert due == local(2026, 2, 24, 17, 30)  # Feb 19 is a day off: Civil Code Art. 203
     assert source == "legal_aid_law_art43"
@@ -90,9 +90,10 @@ async def test_the_receipt_tells_the_citizen_the_deadlines_and_their_source(
             translator=translator,
             rules=Rules(),
             now=now,
+            subscribers=SUBSCRIBERS,
         )
         ticket = await open_ticket(turn, NewTicket(kind="dispute", category="land", county="hantai", summary="界桩"))
-        receipt = turn.outgoing[-1].reply
+        receipt = Reply.from_payload(turn.outbox.pending[-1].payload)
         kinds = sorted(f.kind for f in await uow.follow_ups.of_ticket(ticket.id))
         await uow.commit()
     # Friday 10:00: claim by 16:00 today; 30 days later is Sunday Dec 27, so the term ends Monday Dec 28 17:30.

@@ -27,7 +27,7 @@ from handlers.conversation.messages import Attachment, Contact, Incoming, Locati
 from handlers.conversation.places import TOWNSHIPS, TownshipChoice
 from handlers.conversation.turn import Rules, State
 from handlers.desk import Desk
-from handlers.interviews import INTERVIEWS
+from handlers.router import INTERVIEWS
 from storage.models import Conversation, Person, Ticket
 from storage.uow import Database
 from tests.conftest import FakeClock, open_db

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler
 from handlers.conversation.i18n import Translator
-from handlers.followups import ladder as followups
+from handlers.conversation.turn import Rules
+from handlers.followups import ladder
 from storage.models import FollowUp, OutboxMessage, Ticket, TicketEvent
 from storage.uow import Database
 from tests.conftest import FakeClock, open_db
-from tests.followup_world import World, make_world
+from tests.followup_world import World, make_world, tick
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,7 @@ async def due_follow_ups(world: World, count: int, first_due: datetime, spread: 
         rows = [
             FollowUp(
                 ticket_id=t.id,
-                kind=followups.CITIZEN_UPDATE,
+                kind=ladder.CITIZEN_UPDATE,
                 due_at=first_due + step * i,
                 status="pending",
                 attempts=0,
@@ -70,7 +71,7 @@ async def delivered(db: Database) -> Counter[int]:
     """How many outbox messages each follow-up produced (every message names its follow-up)."""
     async with db.reading() as uow:
         payloads = (await uow.session.execute(select(OutboxMessage.payload))).scalars().all()
-    return Counter(int(p["meta"]["follow_up"]) for p in payloads if "follow_up" in p.get("meta", {}))
+    return Counter(int(p["follow_up"]) for p in payloads if "follow_up" in p)
 
 
 async def statuses(db: Database, ids: list[int]) -> Counter[tuple[str, int]]:
@@ -131,7 +132,7 @@ async def test_after_a_ten_minute_stop_each_overdue_follow_up_fires_once(
     start = clock.now
     early = await due_follow_ups(world, 20, start - timedelta(minutes=2), timedelta(minutes=1))
     for _ in range(5):
-        await followups.tick(first, translator, clock.now)
+        await tick(first, translator, clock.now)
         clock.advance(seconds=30)
     assert await statuses(first, early) == Counter({("done", 1): 20})
     stop = clock.now
@@ -143,8 +144,7 @@ async def test_after_a_ten_minute_stop_each_overdue_follow_up_fires_once(
     clock.advance(minutes=10)  # the outage
     restarted = [await open_db_keep(db_url) for _ in range(2)]
     schedulers = [
-        FollowUpScheduler(db, load_translator(), followups.current(), clock=clock, interval=0.02, batch=25)
-        for db in restarted
+        FollowUpScheduler(db, load_translator(), Rules(), clock=clock, interval=0.02, batch=25) for db in restarted
     ]
     for scheduler in schedulers:
         await scheduler.start()
@@ -158,7 +158,7 @@ async def test_after_a_ten_minute_stop_each_overdue_follow_up_fires_once(
     assert set(sent) == set(early) | set(overdue) and set(sent.values()) == {1}
     assert await statuses(restarted[0], overdue) == Counter({("done", 1): 200})
     assert sum(s.fired for s in schedulers) == 200
-    assert (await followups.tick(restarted[1], translator, clock.now)).fired == 0  # nothing left to fire twice
+    assert (await tick(restarted[1], translator, clock.now)).fired == 0  # nothing left to fire twice
     for db in restarted:
         await db.dispose()
 

@@ -9,8 +9,8 @@ import pytest
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
-from handlers.followups import ladder as followups
-from handlers.tickets.deadlines import when
+from handlers.conversation.words import deadline_text
+from handlers.followups import firing, ladder
 from storage.uow import Database
 from tests.conftest import FakeClock
 from tests.followup_world import ZONE, World, local, make_world
@@ -22,7 +22,7 @@ async def world(db: Database, translator: Translator, clock: FakeClock) -> World
 
 
 def at(world: World, moment) -> str:  # type: ignore[no-untyped-def]
-    return when(world.translator, "zh_CN", moment, ZONE)
+    return deadline_text(world.translator, "zh_CN", moment, ZONE)
 
 
 async def test_an_unclaimed_ticket_climbs_the_ladder_across_the_national_day_week(world: World) -> None:
@@ -89,7 +89,7 @@ async def test_a_claimed_ticket_reminds_its_officer_at_80_percent_and_escalates_
     await world.move(ticket_id, "claimed", by=world.officer, assign=True)
     statuses = {r.kind: r.status for r in await world.rows(ticket_id)}
     assert statuses["claim_reminder"] == statuses["claim_escalation"] == statuses["parent_escalation"] == "cancelled"
-    plan = followups.current().work("service", "guide", ticket.created_at, local(2026, 12, 2, 17, 30))
+    plan = world.rules.deadlines.work("service", "guide", ticket.created_at, local(2026, 12, 2, 17, 30))
     assert plan.remind_at == local(2026, 12, 2, 10, 12)  # 80 % of 26.5 working hours
 
     world.clock.now = local(2026, 11, 30, 17, 30)  # first contact due: claimed, but no word to the citizen
@@ -210,8 +210,10 @@ async def test_a_citizen_visible_note_postpones_the_update_and_counts_as_first_c
 
 async def test_the_morning_digest_counts_and_lists_the_five_due_soonest(world: World) -> None:
     async with world.db() as uow:
-        assert await followups.ensure_digest(uow, world.clock())
-        assert not await followups.ensure_digest(uow, world.clock())  # one row per day, however often asked
+        assert await ladder.ensure_digest(uow, world.rules.deadlines, world.clock())
+        assert not await ladder.ensure_digest(
+            uow, world.rules.deadlines, world.clock()
+        )  # one row per day, however often asked
         await uow.commit()
     numbers = []
     for index in range(7):
@@ -258,18 +260,18 @@ async def test_a_failing_row_is_retried_then_given_up_without_blocking_the_other
             raise RuntimeError("boom")
         await original(f, row, ticket)
 
-    original = followups.FIRE["claim_reminder"]
-    monkeypatch.setitem(followups.FIRE, "claim_reminder", explode)
+    original = firing.FIRE["claim_reminder"]
+    monkeypatch.setitem(firing.FIRE, "claim_reminder", explode)
     world.clock.now = local(2026, 11, 27, 12)
     report = await world.tick()
     assert (report.failed, broken) == (1, 1)
     assert await world.texts(world.citizen_chat) == []  # the half-done row left nothing behind
     number = (await world.ticket(second)).number
     assert any(number in text for text in await world.texts("officer-1"))
-    for _ in range(followups.MAX_ATTEMPTS):
+    for _ in range(firing.MAX_ATTEMPTS):
         world.clock.advance(hours=2)
         await world.tick()
     row = next(r for r in await world.rows(first) if r.kind == "claim_reminder")
-    assert (row.status, row.attempts) == ("failed", followups.MAX_ATTEMPTS)
-    assert broken == followups.MAX_ATTEMPTS
-    assert timedelta(0) < followups.backoff(1) <= timedelta(hours=1)
+    assert (row.status, row.attempts) == ("failed", firing.MAX_ATTEMPTS)
+    assert broken == firing.MAX_ATTEMPTS
+    assert timedelta(0) < firing.backoff(1) <= timedelta(hours=1)

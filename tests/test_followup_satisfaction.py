@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from handlers.citizen import rating as satisfaction
 from handlers.conversation.i18n import Translator
+from handlers.tickets.rates import three_rates
 from storage.uow import Database
 from tests.conftest import DeskDriver, FakeClock, buttons
 from tests.followup_world import World, local, make_world
@@ -137,8 +137,8 @@ async def test_the_three_rates_for_a_period(world: World, driver: DeskDriver) ->
         await driver.press(chat, f"rate:{ticket_id}:treat:{treat}")
         await driver.press(chat, f"rate:{ticket_id}:solved:{solved}")
     async with world.db.reading() as uow:
-        rates = await satisfaction.three_rates(uow, local(2026, 11, 27), local(2026, 11, 28))
-        empty = await satisfaction.three_rates(uow, local(2026, 11, 28), local(2026, 11, 28) + timedelta(days=1))
+        rates = await three_rates(uow, local(2026, 11, 27), local(2026, 11, 28))
+        empty = await three_rates(uow, local(2026, 11, 28), local(2026, 11, 28) + timedelta(days=1))
     assert (rates.tickets, rates.responded, rates.resolved, rates.rated, rates.satisfied) == (3, 1, 1, 2, 1)
     assert (rates.response_rate, rates.resolution_rate, rates.satisfaction_rate) == (1 / 3, 1 / 3, 1 / 2)
     assert (rates.solved_yes, rates.solved_rated) == (1, 2)

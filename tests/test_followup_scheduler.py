@@ -7,7 +7,6 @@ import asyncio
 
 from bot.app import build
 from bot.config import Settings
-from handlers.followups import ladder as followups
 from tests.conftest import TEST_SECRET, FakeClock
 from tests.followup_world import local, make_world
 
@@ -23,9 +22,9 @@ async def test_build_wires_a_scheduler_that_ticks_the_rows(sqlite_url: str, cloc
     )
     services = build(settings, clock=clock)
     ticker = services.followups
-    assert ticker is not None and followups.current() is ticker.deadlines
+    assert ticker is not None and services.desk.rules.deadlines is ticker.deadlines
     assert ticker.deadlines.calendar.office_hours[0][0].hour == 9
-    world = await make_world(services.db, services.translator, clock)
+    world = await make_world(services.db, services.translator, clock, services.desk.rules)
     ticket_id = await world.open()
     claim_due = (await world.ticket(ticket_id)).claim_due_at
     assert claim_due == local(2026, 11, 27, 15)  # 10–12, 13–15 with these office hours
@@ -41,7 +40,6 @@ async def test_build_wires_a_scheduler_that_ticks_the_rows(sqlite_url: str, cloc
             await asyncio.sleep(0.05)
     finally:
         await ticker.stop()
-        followups.configure(None)  # later tests expect the shipped policy on the default office hours
     assert ticker.fired == 2  # the reminder and the escalation, once each
     assert len(await world.texts("leader-1")) == 2
     digest = [r for r in await world.rows() if r.kind == "digest"]

@@ -18,7 +18,8 @@ from bot.catalog import dotted_literals, extracted_ids, template, used_ids
 from bot.i18n import LOCALES
 from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.places import COUNTIES, COURTS, TOWNSHIPS, township_label
-from handlers.interviews import CATEGORIES, INTERVIEWS
+from handlers.interviews import CATEGORIES
+from handlers.router import INTERVIEWS
 from handlers.tickets import lifecycle
 from tests.conftest import DeskDriver
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.conversation.turn import State
-from handlers.interviews import INTERVIEWS
+from handlers.router import INTERVIEWS
 from storage.models import Conversation, Person
 from tests.conftest import DeskDriver, buttons
 from tests.intake_walks import start

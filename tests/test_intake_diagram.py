@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.diagram import BEGIN, END, TARGETS, block
-from handlers.interviews import INTERVIEWS
+from handlers.router import INTERVIEWS
 
 
 def test_the_diagram_is_drawn_from_the_current_tables() -> None:

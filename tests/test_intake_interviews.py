@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from handlers.interviews import INTERVIEWS
+from handlers.router import INTERVIEWS
 from handlers.tickets.legal_aid import LAW
 from tests.conftest import PG_ADMIN_URL, DeskDriver, buttons, need, open_db
 from tests.intake_walks import VALID_ID, Action, load_demo_units, start, tickets_of

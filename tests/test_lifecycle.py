@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from handlers.conversation.i18n import Translator
+from handlers.conversation.turn import Effects, Rules
+from handlers.router import SUBSCRIBERS
 from handlers.tickets import lifecycle
+from handlers.tickets.events import StatusChanged
 from storage.models import FollowUp, Person, Ticket
 from storage.uow import Database
 
@@ -36,15 +40,18 @@ async def make_ticket(db: Database) -> int:
         return ticket.id
 
 
-async def test_a_ticket_walks_the_happy_path_with_one_event_per_step(db: Database) -> None:
+async def test_a_ticket_walks_the_happy_path_with_one_event_per_step(db: Database, translator: Translator) -> None:
     ticket_id = await make_ticket(db)
     path = ["claimed", "in_progress", "mediation_scheduled", "resolved", "closed"]
     async with db() as uow:
         ticket = await uow.tickets.get_for_update(ticket_id)
         assert ticket is not None
+        Effects(uow, translator, Rules(), NOW, SUBSCRIBERS)  # as the desk runs a use case: the ladder listens
         for status in path:
             await lifecycle.transition(uow, ticket, status, actor_person_id=None, now=NOW)
+        recorded = [(e.from_status, e.to_status) for e in uow.events if isinstance(e, StatusChanged)]
         await uow.commit()
+    assert recorded == list(zip(["new", *path[:-1]], path, strict=True))
     async with db.reading() as uow:
         events = await uow.tickets.events(ticket_id)
         follow_up = await uow.session.get(FollowUp, 1)

@@ -55,7 +55,7 @@ async def test_cli_prints_a_one_time_code_last_and_join_links_the_chat(
 
         chat = driver.chat("new-leader")
         done = (await driver.say(chat, f"/join {code.lower()} 赵六"))[-1]
-        assert done.meta == {"commands": "officer", "role": "leader"}
+        assert done.menu == "leader"  # the chat now has a leader's command menu
         assert "赵六" in done.text and "汉台区司法局" in done.text
         officer = await officer_of(driver, chat)
         assert (officer.role, officer.name) == ("leader", "赵六")
@@ -102,7 +102,7 @@ async def test_wrong_codes_are_refused_and_five_lock_the_person_out_across_proce
     await join(driver, "honest", "hantai-justice", "officer", "老实人")
     driver.desk.clock.advance(hours=1, seconds=1)  # type: ignore[attr-defined]
     later = await invite_code(driver, "hantai-justice", "officer")
-    assert (await driver.say(guesser, f"/join {later} 某人"))[-1].meta.get("commands") == "officer"
+    assert (await driver.say(guesser, f"/join {later} 某人"))[-1].menu == "officer"
 
 
 async def test_expired_code_and_a_name_asked_for(driver: DeskDriver) -> None:
@@ -118,7 +118,7 @@ async def test_expired_code_and_a_name_asked_for(driver: DeskDriver) -> None:
     silly = (await driver.say(late, "😀😀"))[-1]
     assert silly.text.startswith(driver.t("zh_CN", "desk.join.bad_name"))
     done = (await driver.say(late, "  孙   八 "))[-1]
-    assert done.meta.get("commands") == "officer"
+    assert done.menu == "officer"
     assert (await officer_of(driver, late)).name == "孙 八"
     usage = (await driver.say(driver.chat("curious"), "/join"))[-1]
     assert usage.text == driver.t("zh_CN", "desk.join.usage")

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from handlers.citizen import mytickets
 from handlers.conversation import engine
-from handlers.conversation.engine import Interview
 from handlers.conversation.i18n import SUPPORTED
+from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.turn import Turn
 from handlers.interviews import INTERVIEWS
@@ -15,34 +15,6 @@ from handlers.interviews.submit import over_daily_cap
 from handlers.staff import desk as officers
 
 Command = Callable[[Turn, str], Awaitable[None]]
-
-
-def current_interview(turn: Turn) -> Interview | None:
-    name = turn.state.interview
-    interview = INTERVIEWS.get(name) if name else None
-    if interview is None:
-        if name:
-            turn.state.clear()  # an interview this version no longer has
-        return None
-    step = turn.state.step
-    if step not in (engine.CONFIRM, engine.EDIT) and step not in {s.key for s in interview.steps}:
-        # A step this version no longer has: go on from the first unanswered one, keeping the answers.
-        turn.state.step = interview.next_after(None, turn.state.answers, editing=True)
-        turn.state.trail = [k for k in turn.state.trail if k in {s.key for s in interview.steps}]
-    return interview
-
-
-def main_menu(turn: Turn, lead: str | None = None) -> Reply:
-    rows: list[tuple[Button, ...]] = []
-    if current_interview(turn) is not None:
-        rows.append((turn.button("menu.continue", "menu:continue"),))
-    cells = [turn.button(i.title, f"menu:{i.name}") for i in INTERVIEWS.values() if i.in_menu]
-    rows.extend(tuple(cells[i : i + 2]) for i in range(0, len(cells), 2))
-    rows.append((turn.button("menu.guide", "guide:home"), turn.button("menu.subscribe", "sub:show")))
-    rows.append((turn.button("menu.status", "menu:status"), turn.button("menu.lang", "menu:lang")))
-    rows.append((turn.button("menu.help", "menu:help"),))
-    text = turn.t("menu.title")
-    return Reply(text=f"{lead}\n\n{text}" if lead else text, buttons=tuple(rows))
 
 
 def privacy_notice(turn: Turn) -> Reply:
@@ -74,7 +46,7 @@ async def show_help(turn: Turn, args: str = "") -> None:
 
 
 async def cancel(turn: Turn, args: str = "") -> None:
-    if current_interview(turn) is None:
+    if engine.current(turn) is None:
         turn.reply(main_menu(turn, lead=turn.t("cancel.nothing")))
         return
     turn.state.clear()
@@ -82,7 +54,7 @@ async def cancel(turn: Turn, args: str = "") -> None:
 
 
 async def back(turn: Turn, args: str = "") -> None:
-    interview = current_interview(turn)
+    interview = engine.current(turn)
     if interview is None:
         turn.reply(main_menu(turn))
         return
@@ -111,7 +83,7 @@ async def set_language(turn: Turn, code: str) -> None:
         return
     turn.person.locale = code
     turn.say("lang.set", name=turn.t("lang.name"))
-    interview = current_interview(turn)
+    interview = engine.current(turn)
     if interview is not None:
         engine.reask(turn, interview)
     else:
@@ -129,7 +101,7 @@ async def begin_interview(turn: Turn, name: str) -> None:
     if interview is None or not interview.in_menu:
         turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
-    started = current_interview(turn)
+    started = engine.current(turn)
     if started is not None and turn.state.answers and force != "new":
         turn.reply(
             Reply(

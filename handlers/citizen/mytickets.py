@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from handlers.conversation import engine
@@ -16,6 +15,7 @@ from handlers.conversation.engine import Answers, Interview, Step
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text
 from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.turn import Turn
+from handlers.conversation.words import category_label, kind_label, label, stamp, status_label
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Ticket
@@ -28,33 +28,12 @@ NUMBER = re.compile(r"[A-Za-z]{1,8}-\d{8}-\d{4,6}")
 CITIZEN_EVENTS = ("created", "citizen_info", "cancelled_by_citizen")
 
 
-def label(turn: Turn, msgid: str, fallback: str) -> str:
-    text = turn.t(msgid)
-    return fallback if text == msgid else text
-
-
-def kind_label(turn: Turn, kind: str) -> str:
-    return label(turn, f"kind.{kind}", kind)
-
-
-def category_label(turn: Turn, ticket: Ticket) -> str:
-    return label(turn, f"{ticket.kind}.cat.{ticket.category}", ticket.category)
-
-
-def status_label(turn: Turn, status: str) -> str:
-    return label(turn, f"status.{status}", status)
-
-
-def when(turn: Turn, moment: datetime) -> str:
-    return turn.local(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def next_deadline(turn: Turn, ticket: Ticket) -> str:
     """The next promise the citizen may hold us to: claiming while unclaimed, then the answer."""
     if ticket.status in lifecycle.UNCLAIMED and ticket.claim_due_at is not None:
-        return turn.t("mytickets.due.claim", when=when(turn, ticket.claim_due_at))
+        return turn.t("mytickets.due.claim", when=stamp(ticket.claim_due_at, turn.rules.zone))
     if ticket.status in lifecycle.OPEN and ticket.due_at is not None:
-        return turn.t("mytickets.due.answer", when=when(turn, ticket.due_at))
+        return turn.t("mytickets.due.answer", when=stamp(ticket.due_at, turn.rules.zone))
     return turn.t("mytickets.due.none")
 
 
@@ -106,8 +85,8 @@ async def show_list(turn: Turn, args: str = "") -> None:
             turn.t(
                 "mytickets.line",
                 number=ticket.number,
-                kind=kind_label(turn, ticket.kind),
-                status=status_label(turn, ticket.status),
+                kind=kind_label(turn.translator, turn.locale, ticket.kind),
+                status=status_label(turn.translator, turn.locale, ticket.status),
                 deadline=next_deadline(turn, ticket),
             )
         )
@@ -122,11 +101,11 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         turn.t(
             "mytickets.header",
             number=ticket.number,
-            kind=kind_label(turn, ticket.kind),
-            category=category_label(turn, ticket),
-            status=status_label(turn, ticket.status),
+            kind=kind_label(turn.translator, turn.locale, ticket.kind),
+            category=category_label(turn.translator, turn.locale, ticket.kind, ticket.category),
+            status=status_label(turn.translator, turn.locale, ticket.status),
         ),
-        turn.t("mytickets.created", when=when(turn, ticket.created_at)),
+        turn.t("mytickets.created", when=stamp(ticket.created_at, turn.rules.zone)),
         next_deadline(turn, ticket),
         turn.t("mytickets.story"),
     ]
@@ -135,8 +114,13 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
         if isinstance(item, dict) and isinstance(item.get("event"), int):
             files_by_event[item["event"]] = files_by_event.get(item["event"], 0) + 1
     for event in await turn.uow.tickets.events(ticket.id, citizen_visible_only=True):
-        what = label(turn, f"event.{event.action}", status_label(turn, event.to_status or ""))
-        line = f"• {when(turn, event.created_at)}  {what}"
+        what = label(
+            turn.translator,
+            turn.locale,
+            f"event.{event.action}",
+            status_label(turn.translator, turn.locale, event.to_status or ""),
+        )
+        line = f"• {stamp(event.created_at, turn.rules.zone)}  {what}"
         if event.note:
             line += f": {event.note}"
         if files_by_event.get(event.id):
@@ -156,9 +140,7 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
 
 def _busy(turn: Turn) -> bool:
     """A form with answers is in progress: starting another flow would throw those answers away."""
-    from handlers.interviews import INTERVIEWS
-
-    current = INTERVIEWS.get(turn.state.interview or "")
+    current = engine.current(turn)
     return current is not None and current.in_menu and bool(turn.state.answers)
 
 

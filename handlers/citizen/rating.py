@@ -1,42 +1,22 @@
-"""The satisfaction callback (回访) after a ticket is resolved — how the citizen was treated (1–5), whether the
-problem is solved (yes / partly / no), an optional comment — and the three rates the ledger reports."""
+"""The citizen's side of the satisfaction callback (回访): their answers to how they were treated and whether the
+problem is solved, an optional comment, and what a "not solved" answer sets going (reopened, leaders told)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.quiet import officer_not_before
 from handlers.conversation.turn import Turn
+from handlers.followups.satisfaction import COMMENT, PREFIX, SOLVED, SOLVED_ANSWERS, TREAT, solved_question
 from handlers.tickets import lifecycle
 from storage.models import Officer, Ticket
 from storage.uow import UnitOfWork
 
-PREFIX: Final = "rate"
-TREAT: Final = "treat"
-SOLVED: Final = "solved"
-COMMENT: Final = "comment"
-SOLVED_ANSWERS: Final = ("yes", "partly", "no")
-SATISFIED_FROM: Final = 4  # "satisfied" and "very satisfied" count as satisfied
 COMMENT_KEY: Final = "rating_comment"
 COMMENT_WINDOW: Final = timedelta(hours=24)
 MAX_COMMENT: Final = 1000
-
-
-def treatment_question(tr: Translator, locale: str, ticket: Ticket) -> Reply:
-    rows = tuple(
-        (Button(tr(locale, f"rate.treat.{score}"), f"{PREFIX}:{ticket.id}:{TREAT}:{score}"),)
-        for score in range(5, 0, -1)
-    )
-    return Reply(text=tr(locale, "rate.ask_treatment", number=ticket.number), buttons=rows)
-
-
-def solved_question(tr: Translator, locale: str, ticket: Ticket) -> Reply:
-    row = tuple(Button(tr(locale, f"rate.solved.{a}"), f"{PREFIX}:{ticket.id}:{SOLVED}:{a}") for a in SOLVED_ANSWERS)
-    return Reply(text=tr(locale, "rate.ask_solved", number=ticket.number), buttons=(row,))
 
 
 def comment_invite(turn: Turn, ticket: Ticket, lead: str) -> Reply:
@@ -145,55 +125,3 @@ async def take_comment(turn: Turn) -> bool:
     turn.state.extra.pop(COMMENT_KEY, None)
     turn.say("rate.comment_thanks")
     return True
-
-
-@dataclass(frozen=True)
-class Rates:
-    """The ledger's three rates for tickets opened in a period, with the counts behind them.
-
-    response: claimed within the claim deadline, of all tickets (withdrawn ones left out);
-    resolution: resolved (and not reopened since), of all tickets;
-    satisfaction: treatment rated 4 or 5, of the tickets whose citizen rated the treatment."""
-
-    tickets: int
-    responded: int
-    resolved: int
-    rated: int
-    satisfied: int
-    solved_yes: int
-    solved_rated: int
-
-    @staticmethod
-    def _share(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
-    @property
-    def response_rate(self) -> float | None:
-        return self._share(self.responded, self.tickets)
-
-    @property
-    def resolution_rate(self) -> float | None:
-        return self._share(self.resolved, self.tickets)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self._share(self.satisfied, self.rated)
-
-
-async def three_rates(uow: UnitOfWork, start: datetime, end: datetime) -> Rates:
-    tickets = responded = resolved = rated = satisfied = solved_yes = solved_rated = 0
-    for status, claim_due, claimed, resolved_at, treatment, solved in await uow.ladder.for_rates(start, end):
-        if status == lifecycle.CANCELLED:
-            continue
-        tickets += 1
-        if claimed is not None and (claim_due is None or claimed <= claim_due):
-            responded += 1
-        if resolved_at is not None and status in (lifecycle.RESOLVED, lifecycle.CLOSED):
-            resolved += 1
-        if treatment is not None:
-            rated += 1
-            satisfied += treatment >= SATISFIED_FROM
-        if solved is not None:
-            solved_rated += 1
-            solved_yes += solved == "yes"
-    return Rates(tickets, responded, resolved, rated, satisfied, solved_yes, solved_rated)

@@ -94,6 +94,24 @@ class Interview:
         return {s.key: answers[s.key] for s in self.applicable(answers) if s.key in answers}
 
 
+def current(turn: Turn) -> Interview | None:
+    """The interview the person is in, from the desk's table of interviews; an interview or step this version no
+    longer has is dropped or mended here, keeping the answers."""
+    name = turn.state.interview
+    found = turn.interviews.get(name) if name else None
+    interview = found if isinstance(found, Interview) else None
+    if interview is None:
+        if name:
+            turn.state.clear()  # an interview this version no longer has
+        return None
+    step = turn.state.step
+    if step not in (CONFIRM, EDIT) and step not in {s.key for s in interview.steps}:
+        # A step this version no longer has: go on from the first unanswered one, keeping the answers.
+        turn.state.step = interview.next_after(None, turn.state.answers, editing=True)
+        turn.state.trail = [k for k in turn.state.trail if k in {s.key for s in interview.steps}]
+    return interview
+
+
 def nav_row(turn: Turn, *, optional: bool, back: bool) -> tuple[Button, ...]:
     row = []
     if optional:

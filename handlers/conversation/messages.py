@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Request = Literal["contact", "location"]
@@ -70,12 +70,19 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
+    """One message out. `sensitive` seals its outbox row at rest (a revealed phone, an invite code); `menu` tells the
+    channel that the chat's command menu changed to that staff role's; `edit_of` replaces an earlier message (our
+    outbox id, and the platform's id of it where the platform edits in place)."""
+
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     request: Request | None = None
     request_label: str | None = None
     photo: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    sensitive: bool = False
+    menu: str | None = None
+    edit_of: int | None = None
+    edit_message_id: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": self.text}
@@ -84,10 +91,9 @@ class Reply:
         if self.request:
             payload["request"] = self.request
             payload["request_label"] = self.request_label
-        if self.photo:
-            payload["photo"] = self.photo
-        if self.meta:
-            payload["meta"] = self.meta
+        for name in ("photo", "menu", "edit_of", "edit_message_id"):
+            if getattr(self, name) is not None:
+                payload[name] = getattr(self, name)
         return payload
 
     @classmethod
@@ -99,7 +105,9 @@ class Reply:
             request=payload.get("request"),
             request_label=payload.get("request_label"),
             photo=payload.get("photo"),
-            meta=payload.get("meta", {}),
+            menu=payload.get("menu"),
+            edit_of=payload.get("edit_of"),
+            edit_message_id=payload.get("edit_message_id"),
         )
 
     def all_buttons(self) -> list[Button]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Incoming, Reply
+from handlers.conversation.outbox import PRIORITY_ALERT, PRIORITY_REPLY, Outbox, Render
+from handlers.tickets.deadlines import Deadlines, default_deadlines
 from storage.models import ChatIdentity, Conversation, OutboxMessage, Person
 from storage.uow import UnitOfWork
 
@@ -19,13 +22,6 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-# Lower numbers leave first: replies and alerts overtake follow-ups, which overtake broadcasts.
-PRIORITY_REPLY = 0
-PRIORITY_ALERT = 5
-PRIORITY_FOLLOW_UP = 10
-PRIORITY_BROADCAST = 50
 
 
 @dataclass(frozen=True)
@@ -37,6 +33,7 @@ class Rules:
     default_locale: str = "zh_CN"
     max_tickets_per_day: int = 5
     emergency_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    deadlines: Deadlines = field(default_factory=default_deadlines)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -72,18 +69,41 @@ class State:
         self.editing, self.fails, self.pending = False, 0, None
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    channel: str
-    recipient: str
-    reply: Reply
-    kind: str
-    priority: int
-    essential: bool
-    not_before: datetime | None = None
+class Effects:
+    """What a use case may touch inside its one transaction: the unit of work, the catalog, the rules, the moment it
+    runs at, and the outbox composer. A conversation turn is one; a follow-up tick is another. Events recorded on
+    the unit of work reach `subscribers` at once, with these effects."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        translator: Translator,
+        rules: Rules,
+        now: datetime,
+        subscribers: Subscribers | None = None,
+    ) -> None:
+        self.uow, self.translator, self.rules, self.now = uow, translator, rules, now
+        self.outbox = Outbox(uow, now)
+        if subscribers is not None:
+            uow.publish = partial(publish, self, subscribers)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.rules.zone)
 
 
-class Turn:
+Subscriber = Callable[[Effects, Any], Awaitable[None]]
+Subscribers = Mapping[type, Sequence[Subscriber]]
+
+
+async def publish(effects: Effects, subscribers: Subscribers, event: object) -> None:
+    """Every subscriber of the event's type, in order, inside the same transaction."""
+    for subscriber in subscribers.get(type(event), ()):
+        await subscriber(effects, event)
+
+
+class Turn(Effects):
+    """One message from a chat: who wrote, their conversation state, the interviews the desk runs."""
+
     def __init__(
         self,
         *,
@@ -96,17 +116,16 @@ class Turn:
         translator: Translator,
         rules: Rules,
         now: datetime,
+        interviews: Mapping[str, object] | None = None,
+        subscribers: Subscribers | None = None,
     ) -> None:
-        self.uow = uow
+        super().__init__(uow, translator, rules, now, subscribers)
         self.incoming = incoming
         self.identity = identity
         self.person = person
         self.conversation = conversation
         self.state = state
-        self.translator = translator
-        self.rules = rules
-        self.now = now
-        self.outgoing: list[Outgoing] = []
+        self.interviews = interviews or {}  # name → Interview; engine.current() reads it
 
     @property
     def locale(self) -> str:
@@ -118,21 +137,17 @@ class Turn:
     def button(self, msgid: str, data: str, **params: object) -> Button:
         return Button(label=self.t(msgid, **params), data=data)
 
-    def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.rules.zone)
-
     def reply(self, reply: Reply | str) -> None:
+        """To the chat that wrote."""
         if isinstance(reply, str):
             reply = Reply(text=reply)
-        self.outgoing.append(
-            Outgoing(
-                channel=self.incoming.channel,
-                recipient=self.incoming.chat_id,
-                reply=reply,
-                kind="reply",
-                priority=PRIORITY_REPLY,
-                essential=True,
-            )
+        self.outbox.to_chat(
+            self.incoming.channel,
+            self.incoming.chat_id,
+            reply,
+            kind="reply",
+            priority=PRIORITY_REPLY,
+            essential=True,
         )
 
     def say(self, msgid: str, **params: object) -> None:
@@ -140,12 +155,12 @@ class Turn:
 
     def say_sensitive(self, msgid: str, **params: object) -> None:
         """A reply carrying personal data in full: its outbox row is sealed at rest."""
-        self.reply(Reply(text=self.t(msgid, **params), meta={"sensitive": True}))
+        self.reply(Reply(text=self.t(msgid, **params), sensitive=True))
 
     async def send_to_person(
         self,
         person_id: int,
-        render: Callable[[str], Reply],
+        render: Render,
         *,
         kind: str = "alert",
         priority: int = PRIORITY_ALERT,
@@ -153,46 +168,10 @@ class Turn:
         not_before: datetime | None = None,
     ) -> bool:
         """Queue a message for a person on their most recently used reachable chat, in their language."""
-        person = await self.uow.people.get(person_id)
-        for identity in await self.uow.people.identities_of(person_id):
-            if identity.unreachable_at is None:
-                self.outgoing.append(
-                    Outgoing(
-                        channel=identity.channel,
-                        recipient=identity.external_id,
-                        reply=render(person.locale),
-                        kind=kind,
-                        priority=priority,
-                        essential=essential,
-                        not_before=not_before,
-                    )
-                )
-                return True
-        return False
+        return await self.outbox.to_person(
+            person_id, render, kind=kind, priority=priority, essential=essential, not_before=not_before
+        )
 
     async def flush(self, before_write: Callable[[list[OutboxMessage]], object] | None = None) -> list[OutboxMessage]:
         """Write every queued message as an outbox row, in one flush; `before_write` may still change the rows."""
-        rows = [
-            OutboxMessage(
-                channel=out.channel,
-                recipient=out.recipient,
-                payload=(
-                    self.uow.outbox.seal(out.reply.to_payload())
-                    if out.reply.meta.get("sensitive")
-                    else out.reply.to_payload()
-                ),
-                priority=out.priority,
-                essential=out.essential,
-                kind=out.kind,
-                status="pending",
-                attempts=0,
-                not_before=out.not_before or self.now,
-                created_at=self.now,
-            )
-            for out in self.outgoing
-        ]
-        self.outgoing.clear()
-        if before_write is not None:
-            before_write(rows)
-        await self.uow.outbox.add_all(rows)
-        return rows
+        return await self.outbox.flush(before_write)

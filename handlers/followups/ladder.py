@@ -1,27 +1,19 @@
-"""Follow-ups of a ticket: the deadline ladder each status change schedules or cancels, and the tick that turns
-due rows into outbox messages in the same transaction that marks them done — so each fires exactly once."""
+"""The deadline ladder of a ticket: the rungs each event schedules or cancels (subscribers of TicketOpened and
+StatusChanged), the morning digest row, and the promise the citizen is told at once."""
 
 from __future__ import annotations
 
-import logging
-import tomllib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any, Final
+from datetime import datetime, time, timedelta
+from typing import Final
 
-from handlers.citizen import rating as satisfaction
 from handlers.conversation.i18n import Translator
-from handlers.conversation.messages import Reply
-from handlers.conversation.quiet import citizen_not_before, officer_not_before
-from handlers.conversation.turn import PRIORITY_ALERT, PRIORITY_FOLLOW_UP
+from handlers.conversation.turn import Effects
+from handlers.conversation.words import deadline_text, source_text
 from handlers.tickets import lifecycle
-from handlers.tickets.deadlines import Deadlines, build_deadlines, source_text, when
-from storage.models import FollowUp, Officer, OutboxMessage, Ticket, Unit
-from storage.uow import Database, UnitOfWork
-
-log = logging.getLogger(__name__)
+from handlers.tickets.deadlines import Deadlines
+from handlers.tickets.events import StatusChanged, TicketOpened
+from storage.models import FollowUp, Ticket
+from storage.uow import UnitOfWork
 
 CLAIM_REMINDER: Final = "claim_reminder"
 CLAIM_ESCALATION: Final = "claim_escalation"
@@ -37,131 +29,99 @@ DIGEST: Final = "digest"
 CLAIM_LADDER: Final = (CLAIM_REMINDER, CLAIM_ESCALATION, PARENT_ESCALATION)
 WORK_LADDER: Final = (DUE_REMINDER, OVERDUE_ESCALATION)
 SATISFACTION: Final = (SATISFACTION_ASK, SATISFACTION_TIMEOUT)
-
-FINAL_STATUSES = frozenset({"closed", "rejected", "cancelled"})
-CONTACT_STATUSES: Final = ("mediation_scheduled", "resolved", "rejected")
-LEADER_ROLES: Final = ("leader",)
-MAX_ATTEMPTS: Final = 5
-BATCH: Final = 100
-MAX_BATCHES_PER_TICK: Final = 200
-DIGEST_SIZE: Final = 5
 DEFAULT_DIGEST_AT: Final = "08:00"
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
 
-_configured: Deadlines | None = None
-
-
-def configure(deadlines: Deadlines | None) -> None:
-    """Set once by the composition root (the state machine calls on_status_change with no room for it); None goes
-    back to the shipped demo policy."""
-    global _configured
-    _configured = deadlines
-
-
-def current() -> Deadlines:
-    """The configured deadlines, or the shipped demo policy on the default calendar (tests, scripts)."""
-    global _configured
-    if _configured is None:
-        policy = tomllib.loads((DEMO / "deadlines.toml").read_text(encoding="utf-8"))
-        holidays = tomllib.loads((DEMO / "holidays.toml").read_text(encoding="utf-8"))
-        _configured = build_deadlines(policy, holidays)
-    return _configured
-
-
-# ---- scheduling --------------------------------------------------------------------------------------------------
-
-
-async def _add(uow: UnitOfWork, ticket: Ticket, kind: str, due: datetime, now: datetime) -> FollowUp:
+async def add(uow: UnitOfWork, ticket: Ticket, kind: str, due: datetime, now: datetime) -> FollowUp:
     return await uow.follow_ups.add(
         FollowUp(ticket_id=ticket.id, kind=kind, due_at=max(due, now), status="pending", attempts=0, params={},
                  created_at=now)
     )  # fmt: skip
 
 
-async def _claim_ladder(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
-    plan = current().claim(ticket.kind, ticket.category, ticket.urgent, now)
+async def _claim_ladder(uow: UnitOfWork, deadlines: Deadlines, ticket: Ticket, now: datetime) -> None:
+    plan = deadlines.claim(ticket.kind, ticket.category, ticket.urgent, now)
     ticket.claim_due_at = plan.due_at
-    await _add(uow, ticket, CLAIM_REMINDER, plan.remind_at, now)
-    await _add(uow, ticket, CLAIM_ESCALATION, plan.due_at, now)
-    await _add(uow, ticket, PARENT_ESCALATION, plan.parent_at, now)
+    await add(uow, ticket, CLAIM_REMINDER, plan.remind_at, now)
+    await add(uow, ticket, CLAIM_ESCALATION, plan.due_at, now)
+    await add(uow, ticket, PARENT_ESCALATION, plan.parent_at, now)
 
 
-async def _work_ladder(uow: UnitOfWork, ticket: Ticket, start: datetime, now: datetime) -> None:
-    deadlines = current()
+async def _work_ladder(uow: UnitOfWork, deadlines: Deadlines, ticket: Ticket, start: datetime, now: datetime) -> None:
     if ticket.due_at is None:
         ticket.due_at, _ = deadlines.resolve_by(ticket.kind, ticket.category, start)
     plan = deadlines.work(ticket.kind, ticket.category, start, ticket.due_at)
-    await _add(uow, ticket, DUE_REMINDER, plan.remind_at, now)
-    await _add(uow, ticket, OVERDUE_ESCALATION, plan.due_at, now)
+    await add(uow, ticket, DUE_REMINDER, plan.remind_at, now)
+    await add(uow, ticket, OVERDUE_ESCALATION, plan.due_at, now)
 
 
-async def _schedule_update(uow: UnitOfWork, ticket: Ticket, since: datetime, now: datetime) -> None:
-    days = current().terms(ticket.kind, ticket.category).citizen_update_days
-    await _add(uow, ticket, CITIZEN_UPDATE, since + timedelta(days=days), now)
+async def schedule_update(
+    uow: UnitOfWork, deadlines: Deadlines, ticket: Ticket, since: datetime, now: datetime
+) -> None:
+    days = deadlines.terms(ticket.kind, ticket.category).citizen_update_days
+    await add(uow, ticket, CITIZEN_UPDATE, since + timedelta(days=days), now)
 
 
-def set_deadlines(ticket: Ticket, now: datetime) -> None:
+def set_deadlines(deadlines: Deadlines, ticket: Ticket, now: datetime) -> None:
     """A new ticket's claim and resolution deadlines, set before it is first written (on_ticket_opened arrives at
     the same values, so the row is not written twice)."""
-    deadlines = current()
     ticket.due_at, _ = deadlines.resolve_by(ticket.kind, ticket.category, now)
     ticket.claim_due_at = deadlines.claim(ticket.kind, ticket.category, ticket.urgent, now).due_at
 
 
-async def on_ticket_opened(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
+async def on_ticket_opened(fx: Effects, event: TicketOpened) -> None:
     """A new ticket gets its deadlines (claim, first contact, resolution) and the first rungs of its ladder."""
-    deadlines = current()
-    set_deadlines(ticket, now)
-    await _claim_ladder(uow, ticket, now)
-    await _add(uow, ticket, CONTACT_CHECK, deadlines.first_contact(ticket.kind, ticket.category, now), now)
-    await _schedule_update(uow, ticket, now, now)
+    uow, deadlines, ticket, now = fx.uow, fx.rules.deadlines, event.ticket, fx.now
+    set_deadlines(deadlines, ticket, now)
+    await _claim_ladder(uow, deadlines, ticket, now)
+    await add(uow, ticket, CONTACT_CHECK, deadlines.first_contact(ticket.kind, ticket.category, now), now)
+    await schedule_update(uow, deadlines, ticket, now, now)
 
 
-def promise(tr: Translator, locale: str, ticket: Ticket) -> str:
+def promise(tr: Translator, locale: str, deadlines: Deadlines, ticket: Ticket) -> str:
     """What the citizen is told at once: by when the ticket is claimed and resolved, and on what authority."""
-    deadlines = current()
     zone = deadlines.calendar.zone
     terms = deadlines.terms(ticket.kind, ticket.category)
     claim = terms.claim_urgent if ticket.urgent else terms.claim
     return tr(
         locale,
         "deadline.promise",
-        claim_by=when(tr, locale, ticket.claim_due_at, zone) if ticket.claim_due_at else "—",
+        claim_by=deadline_text(tr, locale, ticket.claim_due_at, zone),
         claim_source=source_text(tr, locale, claim.source),
-        due_by=when(tr, locale, ticket.due_at, zone) if ticket.due_at else "—",
+        due_by=deadline_text(tr, locale, ticket.due_at, zone),
         source=source_text(tr, locale, terms.resolve.source),
     )
 
 
-async def on_status_change(uow: UnitOfWork, ticket: Ticket, from_status: str, to_status: str, now: datetime) -> None:
+async def on_status_changed(fx: Effects, event: StatusChanged) -> None:
     """Every rung that no longer fits the new status cancels itself; the rungs the new status needs are added."""
-    if to_status in FINAL_STATUSES:
+    uow, deadlines, ticket, now, to_status = fx.uow, fx.rules.deadlines, event.ticket, fx.now, event.to_status
+    if to_status in lifecycle.FINAL:
         await uow.follow_ups.cancel_for_ticket(ticket.id)
     elif to_status == lifecycle.CLAIMED:
         await uow.follow_ups.cancel_for_ticket(ticket.id, (*CLAIM_LADDER, *WORK_LADDER))
-        await _work_ladder(uow, ticket, ticket.created_at, now)
+        await _work_ladder(uow, deadlines, ticket, ticket.created_at, now)
     elif to_status == lifecycle.TRANSFERRED:
         await uow.follow_ups.cancel_for_ticket(ticket.id, (*CLAIM_LADDER, *WORK_LADDER))
-        await _claim_ladder(uow, ticket, now)
+        await _claim_ladder(uow, deadlines, ticket, now)
     elif to_status == lifecycle.RESOLVED:
         await uow.follow_ups.cancel_for_ticket(ticket.id)
-        days = current().terms(ticket.kind, ticket.category).satisfaction_days
-        await _add(uow, ticket, SATISFACTION_ASK, now, now)
-        await _add(uow, ticket, SATISFACTION_TIMEOUT, now + timedelta(days=days), now)
+        days = deadlines.terms(ticket.kind, ticket.category).satisfaction_days
+        await add(uow, ticket, SATISFACTION_ASK, now, now)
+        await add(uow, ticket, SATISFACTION_TIMEOUT, now + timedelta(days=days), now)
     elif to_status == lifecycle.REOPENED:
         await uow.follow_ups.cancel_for_ticket(ticket.id)
-        ticket.due_at, _ = current().resolve_by(ticket.kind, ticket.category, now)
+        ticket.due_at, _ = deadlines.resolve_by(ticket.kind, ticket.category, now)
         if ticket.officer_id is None:
-            await _claim_ladder(uow, ticket, now)
+            await _claim_ladder(uow, deadlines, ticket, now)
         else:
-            await _work_ladder(uow, ticket, now, now)
-        await _schedule_update(uow, ticket, now, now)
+            await _work_ladder(uow, deadlines, ticket, now, now)
+        await schedule_update(uow, deadlines, ticket, now, now)
 
 
-async def ensure_digest(uow: UnitOfWork, now: datetime, at: str = DEFAULT_DIGEST_AT) -> bool:
+async def ensure_digest(uow: UnitOfWork, deadlines: Deadlines, now: datetime, at: str = DEFAULT_DIGEST_AT) -> bool:
     """The next morning digest as a keyed row: however many processes ask, one row per working day exists."""
-    calendar = current().calendar
+    calendar = deadlines.calendar
     hour, minute = (int(part) for part in at.split(":"))
     today = calendar.local(now).date()
     day = calendar.next_workday(today, include=True)
@@ -172,340 +132,3 @@ async def ensure_digest(uow: UnitOfWork, now: datetime, at: str = DEFAULT_DIGEST
         FollowUp(ticket_id=None, kind=DIGEST, due_at=due, status="pending", attempts=0, params={"at": at},
                  created_at=now, key=f"digest:{day.isoformat()}")
     )  # fmt: skip
-
-
-# ---- firing ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TickReport:
-    fired: int = 0
-    busy: int = 0
-    failed: int = 0
-    messages: int = 0
-
-
-class Firing:
-    """What one due row may do: read the ticket's people, queue messages, append events — inside the tick's
-    transaction."""
-
-    def __init__(self, uow: UnitOfWork, translator: Translator, deadlines: Deadlines, now: datetime) -> None:
-        self.uow, self.tr, self.deadlines, self.now = uow, translator, deadlines, now
-        self.zone = deadlines.calendar.zone
-        self.queued: list[OutboxMessage] = []
-        self.follow_up_id: int | None = None
-
-    def when(self, locale: str, moment: datetime | None) -> str:
-        return when(self.tr, locale, moment, self.zone) if moment else "—"
-
-    def label(self, locale: str, msgid: str, fallback: str) -> str:
-        text = self.tr(locale, msgid)
-        return fallback if text == msgid else text
-
-    def unit_name(self, locale: str, unit: Unit | None) -> str:
-        if unit is None:
-            return self.tr(locale, "ticket.unit_pending")
-        return unit.name_zh if locale == "zh_CN" else unit.name_en
-
-    async def to_person(
-        self,
-        person_id: int,
-        render: Callable[[str], Reply],
-        *,
-        not_before: datetime | None,
-        priority: int = PRIORITY_ALERT,
-        essential: bool = True,
-    ) -> bool:
-        """Queue for the person's most recently used reachable chat, in their language."""
-        person = await self.uow.people.get(person_id)
-        for identity in await self.uow.people.identities_of(person_id):
-            if identity.unreachable_at is not None:
-                continue
-            reply = render(person.locale)
-            if self.follow_up_id is not None:
-                reply = replace(reply, meta={**reply.meta, "follow_up": self.follow_up_id})
-            self.queued.append(
-                await self.uow.outbox.enqueue(
-                    OutboxMessage(
-                        channel=identity.channel,
-                        recipient=identity.external_id,
-                        payload=reply.to_payload(),
-                        priority=priority,
-                        essential=essential,
-                        kind="follow_up",
-                        status="pending",
-                        attempts=0,
-                        not_before=max(not_before or self.now, self.now),
-                        created_at=self.now,
-                    )
-                )
-            )
-            return True
-        return False
-
-    async def to_officers(self, officers: Sequence[Officer], ticket: Ticket | None, msgid: str, **params: Any) -> int:
-        """Each officer in their language, after their quiet hours unless the ticket is urgent."""
-        urgent = bool(ticket and ticket.urgent)
-        sent, seen = 0, set()
-        for officer in officers:
-            if officer.person_id in seen:
-                continue
-            seen.add(officer.person_id)
-
-            def render(locale: str, officer: Officer = officer) -> Reply:
-                values = {key: value(locale) if callable(value) else value for key, value in params.items()}
-                text = self.tr(locale, msgid, name=officer.name, **values)
-                return Reply(text=f"{self.tr(locale, 'followup.urgent')}\n{text}" if urgent else text)
-
-            not_before = officer_not_before(officer, self.now, self.zone, urgent=urgent)
-            if await self.to_person(officer.person_id, render, not_before=not_before):
-                sent += 1
-        return sent
-
-    async def leaders_of(self, unit_id: int | None) -> Sequence[Officer]:
-        """The unit's leaders; a unit without one falls back to its other officers, so no alert is lost."""
-        if unit_id is None:
-            return []
-        leaders = await self.uow.officers.of_unit(unit_id, LEADER_ROLES)
-        return leaders or await self.uow.officers.of_unit(unit_id)
-
-    def ticket_params(self, ticket: Ticket) -> dict[str, Any]:
-        return {
-            "number": ticket.number,
-            "kind": lambda locale: self.label(locale, f"kind.{ticket.kind}", ticket.kind),
-        }
-
-    async def note(self, ticket: Ticket, action: str, note: str | None = None) -> None:
-        await lifecycle.record(self.uow, ticket, action, actor_person_id=None, now=self.now, note=note)
-
-
-Fire = Callable[[Firing, FollowUp, Ticket | None], Awaitable[None]]
-
-
-def _unclaimed(ticket: Ticket) -> bool:
-    return ticket.status in lifecycle.UNCLAIMED and ticket.officer_id is None
-
-
-async def _claim_reminder(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or not _unclaimed(ticket) or ticket.unit_id is None:
-        return
-    officers = await f.uow.officers.of_unit(ticket.unit_id)
-    due = ticket.claim_due_at
-    sent = await f.to_officers(officers, ticket, "followup.claim_reminder", due=lambda loc: f.when(loc, due),
-                               **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "claim_reminded", f"officers={sent}")
-
-
-async def _claim_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or not _unclaimed(ticket) or ticket.unit_id is None:
-        return
-    due = ticket.claim_due_at
-    sent = await f.to_officers(await f.leaders_of(ticket.unit_id), ticket, "followup.claim_escalation",
-                               due=lambda loc: f.when(loc, due), **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "escalated_to_leader", f"leaders={sent}")
-
-
-async def _parent_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or not _unclaimed(ticket) or ticket.unit_id is None:
-        return
-    unit = await f.uow.units.get(ticket.unit_id)
-    if unit is None or unit.parent_id is None:
-        await f.note(ticket, "escalated_to_parent", "no parent unit")
-        return
-    due = ticket.claim_due_at
-    sent = await f.to_officers(await f.leaders_of(unit.parent_id), ticket, "followup.parent_escalation",
-                               due=lambda loc: f.when(loc, due), unit=lambda loc: f.unit_name(loc, unit),
-                               **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "escalated_to_parent", f"unit={unit.parent_id} leaders={sent}")
-
-
-async def _contact_check(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status not in lifecycle.OPEN:
-        return
-    if await f.uow.ladder.contacted(ticket, ticket.created_at, CONTACT_STATUSES):
-        return
-    if ticket.officer_id is not None:
-        officer = await f.uow.officers.get(ticket.officer_id)
-        recipients: Sequence[Officer] = [officer] if officer else []
-    else:
-        recipients = await f.leaders_of(ticket.unit_id)
-    sent = await f.to_officers(recipients, ticket, "followup.contact_overdue", due=lambda loc: f.when(loc, row.due_at),
-                               **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "contact_overdue", f"officers={sent}")
-
-
-async def _due_reminder(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status not in lifecycle.OPEN or ticket.officer_id is None:
-        return
-    officer = await f.uow.officers.get(ticket.officer_id)
-    if officer is None:
-        return
-    due, source = ticket.due_at, f.deadlines.terms(ticket.kind, ticket.category).resolve.source
-    await f.to_officers([officer], ticket, "followup.due_reminder", due=lambda loc: f.when(loc, due),
-                        source=lambda loc: source_text(f.tr, loc, source), **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "due_reminded")
-
-
-async def _overdue_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status not in lifecycle.OPEN:
-        return
-    officer = await f.uow.officers.get(ticket.officer_id) if ticket.officer_id else None
-    due = ticket.due_at
-    params = {**f.ticket_params(ticket), "due": lambda loc: f.when(loc, due)}
-    who = officer.name if officer else "—"
-    leaders = [o for o in await f.leaders_of(ticket.unit_id) if officer is None or o.id != officer.id]
-    sent = await f.to_officers(leaders, ticket, "followup.overdue_leader", officer=who, **params)
-    if officer is not None:
-        await f.to_officers([officer], ticket, "followup.overdue_officer", **params)
-    await f.note(ticket, "overdue_escalated", f"leaders={sent}")
-
-
-async def _citizen_update(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status not in lifecycle.OPEN:
-        return
-    days = f.deadlines.terms(ticket.kind, ticket.category).citizen_update_days
-    last = max(filter(None, [ticket.created_at, await f.uow.ladder.last_visible_at(ticket.id)]))
-    if f.now - last < timedelta(days=days):
-        await _add(f.uow, ticket, CITIZEN_UPDATE, last + timedelta(days=days), f.now)
-        return
-    unit = await f.uow.units.get(ticket.unit_id) if ticket.unit_id else None
-    due = ticket.due_at
-
-    def render(locale: str) -> Reply:
-        return Reply(
-            text=f.tr(locale, "followup.still_handling", number=ticket.number, unit=f.unit_name(locale, unit),
-                      due=f.when(locale, due))
-        )  # fmt: skip
-
-    not_before = citizen_not_before(f.now, f.zone, urgent=ticket.urgent)
-    await f.to_person(ticket.citizen_id, render, not_before=not_before, priority=PRIORITY_FOLLOW_UP, essential=False)
-    await lifecycle.record(f.uow, ticket, "update_sent", actor_person_id=None, now=f.now, citizen_visible=True)
-    await _add(f.uow, ticket, CITIZEN_UPDATE, f.now + timedelta(days=days), f.now)
-
-
-async def _satisfaction_ask(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status != lifecycle.RESOLVED:
-        return
-
-    def render(locale: str) -> Reply:
-        return satisfaction.treatment_question(f.tr, locale, ticket)
-
-    not_before = citizen_not_before(f.now, f.zone)
-    await f.to_person(ticket.citizen_id, render, not_before=not_before, priority=PRIORITY_FOLLOW_UP)
-    await f.note(ticket, "satisfaction_asked")
-
-
-async def _satisfaction_timeout(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    if ticket is None or ticket.status != lifecycle.RESOLVED or ticket.rating_solved is not None:
-        return
-    await lifecycle.transition(f.uow, ticket, lifecycle.CLOSED, actor_person_id=None, now=f.now, action="not_rated",
-                               note="no answer to the satisfaction callback")  # fmt: skip
-
-
-async def _digest(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    working = lifecycle.OPEN - lifecycle.UNCLAIMED
-    today = f.deadlines.calendar.local(f.now).date()
-    for officer in await f.uow.ladder.active_officers():
-        tickets = await f.uow.ladder.duty_of(officer, working, lifecycle.UNCLAIMED)
-        if tickets:
-            await _digest_for(f, officer, tickets, today)
-    await ensure_digest(f.uow, f.now, str(row.params.get("at", DEFAULT_DIGEST_AT)))
-
-
-def _due_of(ticket: Ticket) -> datetime | None:
-    return ticket.claim_due_at if ticket.officer_id is None else ticket.due_at
-
-
-async def _digest_for(f: Firing, officer: Officer, tickets: Sequence[Ticket], today: date) -> None:
-    mine = [t for t in tickets if t.officer_id == officer.id]
-    overdue = sum(1 for t in mine if t.due_at is not None and t.due_at < f.now)
-    due_today = sum(1 for t in mine if t.due_at is not None and f.deadlines.calendar.local(t.due_at).date() == today)
-    unclaimed = len(tickets) - len(mine)
-    far = datetime.max.replace(tzinfo=f.now.tzinfo)
-    soonest = sorted(tickets, key=lambda t: (_due_of(t) or far, t.id))[:DIGEST_SIZE]
-
-    def render(locale: str) -> Reply:
-        lines = [
-            f.tr(locale, "digest.title", name=officer.name, mine=len(mine), overdue=overdue, today=due_today,
-                 unclaimed=unclaimed)
-        ]  # fmt: skip
-        for t in soonest:
-            status = f.label(locale, f"status.{t.status}", t.status)
-            lines.append(f.tr(locale, "digest.line", number=t.number, status=status, due=f.when(locale, _due_of(t))))
-        return Reply(text="\n".join(lines))
-
-    await f.to_person(officer.person_id, render, not_before=officer_not_before(officer, f.now, f.zone, urgent=False))
-
-
-FIRE: Final[dict[str, Fire]] = {
-    CLAIM_REMINDER: _claim_reminder,
-    CLAIM_ESCALATION: _claim_escalation,
-    PARENT_ESCALATION: _parent_escalation,
-    CONTACT_CHECK: _contact_check,
-    DUE_REMINDER: _due_reminder,
-    OVERDUE_ESCALATION: _overdue_escalation,
-    CITIZEN_UPDATE: _citizen_update,
-    SATISFACTION_ASK: _satisfaction_ask,
-    SATISFACTION_TIMEOUT: _satisfaction_timeout,
-    DIGEST: _digest,
-}
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2**attempts, 60))
-
-
-async def _fire(firing: Firing, row: FollowUp, report: TickReport, busy: list[int]) -> None:
-    ticket: Ticket | None = None
-    if row.ticket_id is not None:
-        ticket = await firing.uow.ladder.lock_if_free(row.ticket_id)
-        if ticket is None:  # someone is changing the ticket right now: its row waits for the next round
-            busy.append(row.id)
-            report.busy += 1
-            return
-    firing.follow_up_id = row.id
-    row.attempts += 1
-    before = len(firing.queued)
-    try:
-        async with firing.uow.session.begin_nested():
-            await FIRE[row.kind](firing, row, ticket)
-    except Exception as error:
-        # Only the kind and ids are logged: rows carry no personal data, and neither may the log.
-        log.exception("follow-up %s (%s, ticket %s) failed: %s", row.id, row.kind, row.ticket_id, type(error).__name__)
-        del firing.queued[before:]
-        report.failed += 1
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status, row.done_at = "failed", firing.now
-        else:
-            row.due_at = firing.now + backoff(row.attempts)
-        return
-    row.status, row.done_at = "done", firing.now
-    report.fired += 1
-
-
-async def tick(
-    db: Database,
-    translator: Translator,
-    now: datetime,
-    *,
-    deadlines: Deadlines | None = None,
-    batch: int = BATCH,
-    report: TickReport | None = None,
-) -> TickReport:
-    """Fire every follow-up due at `now`, a batch per transaction. On PostgreSQL concurrent ticks (other
-    processes) take disjoint rows (FOR UPDATE SKIP LOCKED); on SQLite one writer at a time does it all."""
-    report = report if report is not None else TickReport()  # counted batch by batch: a cancelled tick still tells
-    busy: list[int] = []
-    for _ in range(MAX_BATCHES_PER_TICK):
-        async with db() as uow:
-            rows = await uow.follow_ups.claim_due(now, batch, exclude=busy)
-            if not rows:
-                break
-            firing = Firing(uow, translator, deadlines or current(), now)
-            for row in rows:
-                await _fire(firing, row, report, busy)
-            await uow.commit()
-            report.messages += len(firing.queued)
-        if len(rows) < batch:
-            break
-    return report

@@ -1,8 +1,7 @@
-"""Every interview the desk runs, in menu order. Adding a ticket kind adds a table here, not engine code."""
+"""The interviews that open a ticket, in menu order. Adding a ticket kind adds a table here, not engine code."""
 
 from __future__ import annotations
 
-from handlers.citizen.mytickets import TICKET_CANCEL, TICKET_NOTE
 from handlers.conversation.engine import Interview
 from handlers.interviews import concern, dispute, relief, service
 from handlers.interviews.concern import CONCERN
@@ -10,12 +9,10 @@ from handlers.interviews.dispute import DISPUTE
 from handlers.interviews.legal_aid import LEGAL_AID
 from handlers.interviews.relief import RELIEF
 from handlers.interviews.service import SERVICE
-from handlers.outreach.compose import COMPOSE
 from handlers.tickets.legal_aid import MATTERS
 
 INTERVIEWS: dict[str, Interview] = {
-    interview.name: interview
-    for interview in (DISPUTE, CONCERN, LEGAL_AID, RELIEF, SERVICE, TICKET_NOTE, TICKET_CANCEL, COMPOSE)
+    interview.name: interview for interview in (DISPUTE, CONCERN, LEGAL_AID, RELIEF, SERVICE)
 }
 
 # Ticket kind → the codes its category takes; each is labelled `<kind>.cat.<code>`, the family officer views use.

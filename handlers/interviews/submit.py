@@ -1,4 +1,5 @@
-"""Opening a ticket: its public number, its unit, the sealed phone, the first event, the citizen's receipt."""
+"""The one submit every ticket interview ends with: a public number, a unit, the sealed phone, the first event, the
+TicketOpened its subscribers act on, and the citizen's receipt with the promised deadlines."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from datetime import datetime, time
 from typing import Any
 
 from handlers.conversation.turn import Turn
-from handlers.followups import ladder as followups
-from handlers.staff.alerts import alert_new_ticket
+from handlers.conversation.words import unit_label
+from handlers.followups.ladder import promise, set_deadlines
+from handlers.tickets.events import TicketOpened
 from handlers.tickets.routing import route
 from storage.crypto import mask_phone
-from storage.models import Ticket, TicketEvent, Unit
+from storage.models import Ticket, TicketEvent
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,6 @@ def day_start(turn: Turn) -> datetime:
 async def over_daily_cap(turn: Turn) -> bool:
     count = await turn.uow.tickets.count_created_since(turn.person.id, day_start(turn))
     return count >= turn.rules.max_tickets_per_day
-
-
-def unit_name(turn: Turn, unit: Unit | None) -> str:
-    if unit is None:
-        return turn.t("ticket.unit_pending")
-    return unit.name_zh if turn.locale == "zh_CN" else unit.name_en
 
 
 async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
@@ -73,7 +69,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
     if new.id_number:
         ticket.id_number_sealed = cipher.encrypt(new.id_number)
         ticket.id_number_hash = cipher.lookup_hash(new.id_number)
-    followups.set_deadlines(ticket, turn.now)
+    set_deadlines(turn.rules.deadlines, ticket, turn.now)
     await uow.tickets.add(ticket)
     await uow.tickets.append_event(
         TicketEvent(
@@ -86,8 +82,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
             created_at=turn.now,
         )
     )
-    await followups.on_ticket_opened(uow, ticket, turn.now)
-    await alert_new_ticket(turn, ticket, unit)
-    receipt = turn.t("ticket.created", number=number, unit=unit_name(turn, unit))
-    turn.reply(f"{receipt}\n\n{followups.promise(turn.translator, turn.locale, ticket)}")
+    await uow.record(TicketOpened(ticket, unit))  # the ladder and the unit's alerts subscribe
+    receipt = turn.t("ticket.created", number=number, unit=unit_label(turn.translator, turn.locale, unit))
+    turn.reply(f"{receipt}\n\n{promise(turn.translator, turn.locale, turn.rules.deadlines, ticket)}")
     return ticket

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers.citizen import menu as citizen
 from handlers.conversation import engine
+from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
-from handlers.conversation.turn import PRIORITY_ALERT, Turn
+from handlers.conversation.outbox import PRIORITY_ALERT
+from handlers.conversation.turn import Turn
 from handlers.outreach.compose import COMPOSE
 from handlers.outreach.rules import (
     AWAITING,
@@ -35,7 +36,7 @@ LISTED = 10
 async def compose(turn: Turn, args: str = "") -> None:
     """`/broadcast`: admins only; everyone else is told plainly that it is not for them."""
     if not await may(turn.uow, turn.person.id, Action.BROADCAST):
-        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        turn.reply(main_menu(turn, lead=turn.t("broadcast.not_admin")))
         return
     engine.begin(turn, COMPOSE)
 
@@ -100,7 +101,7 @@ async def _tell_author(turn: Turn, broadcast: Broadcast, msgid: str) -> None:
 async def decide(turn: Turn, broadcast: Broadcast, approve: bool) -> None:
     """The two-person rule: an admin who is not the author approves or rejects; the author never can."""
     if not await may(turn.uow, turn.person.id, Action.APPROVE_BROADCAST):
-        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        turn.reply(main_menu(turn, lead=turn.t("broadcast.not_admin")))
         return
     if broadcast.author_person_id == turn.person.id:
         turn.say("broadcast.two_person", id=broadcast.id)
@@ -141,7 +142,7 @@ async def cancel(turn: Turn, broadcast: Broadcast) -> None:
 async def show_list(turn: Turn, args: str = "") -> None:
     """`/broadcasts`: the latest ones with their state, and the buttons each admin may press on them."""
     if not await may(turn.uow, turn.person.id, Action.BROADCAST):
-        turn.reply(citizen.main_menu(turn, lead=turn.t("broadcast.not_admin")))
+        turn.reply(main_menu(turn, lead=turn.t("broadcast.not_admin")))
         return
     recent = await turn.uow.broadcasts.recent(LISTED)
     if not recent:
@@ -171,7 +172,7 @@ async def act(turn: Turn, arg: str) -> None:
     admin = await may(turn.uow, turn.person.id, Action.BROADCAST)
     broadcast = await _locked(turn, raw_id) if admin else None
     if broadcast is None:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     if verb == "request":
         await request_approval(turn, broadcast)
@@ -180,4 +181,4 @@ async def act(turn: Turn, arg: str) -> None:
     elif verb == "cancel":
         await cancel(turn, broadcast)
     else:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("input.stale_button")))
+        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))

@@ -16,14 +16,8 @@ from typing import Any
 
 from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.messages import Reply
-from handlers.conversation.turn import (
-    PRIORITY_ALERT,
-    PRIORITY_BROADCAST,
-    PRIORITY_FOLLOW_UP,
-    Clock,
-    Rules,
-    system_clock,
-)
+from handlers.conversation.outbox import PRIORITY_ALERT, PRIORITY_BROADCAST, PRIORITY_FOLLOW_UP, Outbox
+from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.outreach.rules import (
     CANCELLED,
     DONE,
@@ -139,21 +133,18 @@ class Broadcaster:
         address = (await uow.subscriptions.addresses([broadcast.author_person_id])).get(broadcast.author_person_id)
         if address is None:
             return None
-        return await uow.outbox.enqueue(
-            OutboxMessage(
-                channel=address.channel,
-                recipient=address.recipient,
-                payload=Reply(text=text).to_payload(),
-                priority=PRIORITY_FOLLOW_UP if kind == PROGRESS_KIND else PRIORITY_ALERT,
-                essential=True,
-                kind=kind,
-                status="pending",
-                attempts=0,
-                not_before=now,
-                created_at=now,
-                broadcast_id=broadcast.id,
-            )
+        outbox = Outbox(uow, now)
+        row = outbox.to_chat(
+            address.channel,
+            address.recipient,
+            Reply(text=text),
+            priority=PRIORITY_FOLLOW_UP if kind == PROGRESS_KIND else PRIORITY_ALERT,
+            essential=True,
+            kind=kind,
+            broadcast_id=broadcast.id,
         )
+        await outbox.flush()
+        return row
 
     # ---- fanning out
 
@@ -183,28 +174,26 @@ class Broadcaster:
             addresses = await uow.subscriptions.addresses(people)
             plan = await self._plan(uow, sorted(addresses), now)
             fresh = await uow.broadcasts.claim_recipients(broadcast.id, {p: d for p, (d, _) in plan.items()}, now)
-            payloads: dict[tuple[str, str], dict[str, Any]] = {}
+            outbox, messages = Outbox(uow, now), {}
             rows: list[dict[str, Any]] = []
             for person_id in sorted(fresh):
                 address = addresses[person_id]
                 locale = address.locale if address.locale in SUPPORTED else SUPPORTED[0]
-                if (locale, address.channel) not in payloads:
-                    message = citizen_message(self.translator, broadcast, locale, address.channel)
-                    payloads[locale, address.channel] = message.to_payload()
+                if (locale, address.channel) not in messages:
+                    messages[locale, address.channel] = citizen_message(
+                        self.translator, broadcast, locale, address.channel
+                    )
                 rows.append(
-                    {
-                        "channel": address.channel,
-                        "recipient": address.recipient,
-                        "payload": payloads[locale, address.channel],
-                        "priority": PRIORITY_BROADCAST,
-                        "essential": False,  # dropped, not retried forever, when the chat turns out unreachable
-                        "kind": BROADCAST_KIND,
-                        "status": "pending",
-                        "attempts": 0,
-                        "not_before": plan[person_id][1],
-                        "created_at": now,
-                        "broadcast_id": broadcast.id,
-                    }
+                    outbox.values(
+                        address.channel,
+                        address.recipient,
+                        messages[locale, address.channel],
+                        priority=PRIORITY_BROADCAST,
+                        essential=False,  # dropped, not retried forever, when the chat turns out unreachable
+                        kind=BROADCAST_KIND,
+                        not_before=plan[person_id][1],
+                        broadcast_id=broadcast.id,
+                    )
                 )
             await uow.broadcasts.enqueue_many(rows)
             broadcast.fanout_cursor = people[-1]
@@ -299,26 +288,22 @@ class Broadcaster:
             return
         if original.status != "sent":
             return  # still in flight, or it never arrived: nothing to edit yet
-        payload = {"text": text, "edit_of": original.id, "edit_message_id": original.platform_message_id}
         waiting = await uow.broadcasts.unsent_edit(broadcast.id, original.id)
         if waiting is not None:
-            waiting.payload = payload
+            edit = Reply(text=text, edit_of=original.id, edit_message_id=original.platform_message_id)
+            waiting.payload = edit.to_payload()
             return
-        await uow.outbox.enqueue(
-            OutboxMessage(
-                channel=original.channel,
-                recipient=original.recipient,
-                payload=payload,
-                priority=PRIORITY_FOLLOW_UP,
-                essential=True,
-                kind=PROGRESS_KIND,
-                status="pending",
-                attempts=0,
-                not_before=now,
-                created_at=now,
-                broadcast_id=broadcast.id,
-            )
+        outbox = Outbox(uow, now)
+        outbox.to_chat(
+            original.channel,
+            original.recipient,
+            Reply(text=text, edit_of=original.id, edit_message_id=original.platform_message_id),
+            priority=PRIORITY_FOLLOW_UP,
+            essential=True,
+            kind=PROGRESS_KIND,
+            broadcast_id=broadcast.id,
         )
+        await outbox.flush()
 
     def _progress_text(self, locale: str, broadcast: Broadcast, state: tuple[Progress, float] | None) -> str:
         t = self.translator

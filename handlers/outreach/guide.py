@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handlers.citizen import menu as citizen
+from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.places import COUNTIES
 from handlers.conversation.turn import Turn
@@ -199,7 +199,7 @@ def card(turn: Turn, entry: GuideEntry) -> Reply:
 async def home(turn: Turn) -> None:
     rows = [w for w in await turn.uow.guide.words() if w.kind == f"cat:{turn.locale}"]
     if not rows:
-        turn.reply(citizen.main_menu(turn, lead=turn.t("guide.empty")))
+        turn.reply(main_menu(turn, lead=turn.t("guide.empty")))
         return
     cells = [Button(row.phrase, f"guide:c:{row.group}") for row in rows]
     buttons = [tuple(cells[i : i + 2]) for i in range(0, len(cells), 2)]
@@ -237,7 +237,7 @@ async def answer_query(turn: Turn, text: str) -> bool:
         return False
     for result in results:
         turn.reply(card(turn, result.entry))
-    turn.reply(citizen.main_menu(turn, lead=turn.t("guide.more", count=len(results))))
+    turn.reply(main_menu(turn, lead=turn.t("guide.more", count=len(results))))
     return True
 
 
@@ -249,7 +249,7 @@ async def act(turn: Turn, arg: str) -> None:
     elif kind == "e":
         await show_entry(turn, value)
     elif kind == "menu":
-        turn.reply(citizen.main_menu(turn))
+        turn.reply(main_menu(turn))
     else:
         await home(turn)
 

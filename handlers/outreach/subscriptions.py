@@ -5,7 +5,7 @@ Nobody is broadcast to without a subscription row they made themselves; a citize
 
 from __future__ import annotations
 
-from handlers.citizen import menu as citizen
+from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.places import COUNTIES
 from handlers.conversation.turn import Turn
@@ -67,7 +67,7 @@ async def unsubscribe(turn: Turn, topic: str) -> None:
 
 async def stop_all(turn: Turn, args: str = "") -> None:
     await turn.uow.subscriptions.remove(turn.person.id)
-    turn.reply(citizen.main_menu(turn, lead=turn.t("subscribe.stopped")))
+    turn.reply(main_menu(turn, lead=turn.t("subscribe.stopped")))
 
 
 def county_menu(turn: Turn) -> Reply:
@@ -100,7 +100,7 @@ async def act(turn: Turn, arg: str) -> None:
         await stop_all(turn)
     elif kind == "done":
         topics = await turn.uow.subscriptions.topics_of(turn.person.id)
-        turn.reply(citizen.main_menu(turn, lead=turn.t("subscribe.saved" if topics else "subscribe.none")))
+        turn.reply(main_menu(turn, lead=turn.t("subscribe.saved" if topics else "subscribe.none")))
     else:
         await show(turn)
 

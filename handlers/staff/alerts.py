@@ -1,4 +1,4 @@
-"""Alerts to a unit's officers about a ticket, and the words both sides use to describe one."""
+"""Alerts to a unit's officers about a ticket: what they need to decide to claim it, with the buttons to act."""
 
 from __future__ import annotations
 
@@ -7,46 +7,10 @@ from collections.abc import Callable, Mapping
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.quiet import officer_not_before
-from handlers.conversation.turn import Turn
+from handlers.conversation.turn import Effects
+from handlers.conversation.words import category_label, kind_label, place_label, short
+from handlers.tickets.events import TicketOpened
 from storage.models import Ticket, Unit
-
-SUMMARY_CHARS = 80
-
-
-def label(tr: Translator, locale: str, msgid: str, fallback: str) -> str:
-    """The catalog text, or `fallback` when the catalog has no such entry (a category added elsewhere later)."""
-    text = tr(locale, msgid)
-    return fallback if text == msgid else text
-
-
-def kind_label(tr: Translator, locale: str, kind: str) -> str:
-    return label(tr, locale, f"kind.{kind}", kind)
-
-
-def category_label(tr: Translator, locale: str, kind: str, category: str) -> str:
-    return label(tr, locale, f"{kind}.cat.{category}", category)
-
-
-def status_label(tr: Translator, locale: str, status: str) -> str:
-    return label(tr, locale, f"status.{status}", status)
-
-
-def place_label(tr: Translator, locale: str, ticket: Ticket) -> str:
-    if ticket.county is None:
-        return tr(locale, "desk.place.city")
-    county = label(tr, locale, f"county.{ticket.county}", ticket.county)
-    return f"{county} {ticket.township}" if ticket.township else county
-
-
-def unit_label(locale: str, unit: Unit | None, tr: Translator) -> str:
-    if unit is None:
-        return tr(locale, "ticket.unit_pending")
-    return unit.name_zh if locale == "zh_CN" else unit.name_en
-
-
-def short(text: str, limit: int = SUMMARY_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def headline(tr: Translator, locale: str, ticket: Ticket) -> str:
@@ -77,7 +41,7 @@ def alert_buttons(tr: Translator, locale: str, ticket: Ticket) -> tuple[tuple[Bu
 
 
 async def alert_unit(
-    turn: Turn,
+    fx: Effects,
     ticket: Ticket,
     unit: Unit | None,
     *,
@@ -88,8 +52,8 @@ async def alert_unit(
     """Tell every active officer of `unit` about `ticket` in their own language; returns how many were queued."""
     if unit is None:
         return 0
-    tr, sent = turn.translator, 0
-    for officer in await turn.uow.officers.of_unit(unit.id):
+    tr, sent = fx.translator, 0
+    for officer in await fx.uow.officers.of_unit(unit.id):
         if officer.person_id == skip_person:
             continue
 
@@ -102,11 +66,11 @@ async def alert_unit(
             return Reply(text=text, buttons=alert_buttons(tr, locale, ticket))
 
         # Non-urgent alerts wait out the officer's quiet hours; urgent ones (danger, fraud under way) always go.
-        not_before = officer_not_before(officer, turn.now, turn.rules.zone, urgent=ticket.urgent)
-        if await turn.send_to_person(officer.person_id, render, not_before=not_before):
+        not_before = officer_not_before(officer, fx.now, fx.rules.zone, urgent=ticket.urgent)
+        if await fx.outbox.to_person(officer.person_id, render, not_before=not_before):
             sent += 1
     return sent
 
 
-async def alert_new_ticket(turn: Turn, ticket: Ticket, unit: Unit | None) -> int:
-    return await alert_unit(turn, ticket, unit)
+async def on_ticket_opened(fx: Effects, event: TicketOpened) -> None:
+    await alert_unit(fx, event.ticket, event.unit)

@@ -17,18 +17,18 @@ from handlers.conversation import engine
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text, has_meaning
 from handlers.conversation.messages import Button, Incoming, Reply
 from handlers.conversation.turn import Turn
-from handlers.interviews import INTERVIEWS
-from handlers.staff import invites
-from handlers.staff.alerts import (
-    alert_unit,
+from handlers.conversation.words import (
     category_label,
     kind_label,
     label,
     place_label,
     short,
+    stamp,
     status_label,
     unit_label,
 )
+from handlers.staff import invites
+from handlers.staff.alerts import alert_unit
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, Role, actor_for, allows
 from storage.models import Officer, Ticket, Unit
@@ -75,7 +75,7 @@ class Ctx:
 
 
 def _when(turn: Turn, moment: datetime | None) -> str:
-    return turn.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return stamp(moment, turn.rules.zone)
 
 
 def not_found(turn: Turn) -> None:
@@ -127,7 +127,7 @@ async def _tell_citizen(
     tr, ticket, unit = ctx.turn.translator, ctx.ticket, await _unit(ctx)
 
     def render(locale: str) -> Reply:
-        params: dict[str, object] = {"number": ticket.number, "unit": unit_label(locale, unit, tr)}
+        params: dict[str, object] = {"number": ticket.number, "unit": unit_label(tr, locale, unit)}
         if extra:
             params.update(extra(locale))
         return Reply(text=tr(locale, msgid, **params), buttons=buttons(locale) if buttons else ())
@@ -394,7 +394,7 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
             place=place_label(tr, locale, ticket),
         )
     )
-    lines.append(turn.t("desk.card.unit", unit=unit_label(locale, unit, tr)))
+    lines.append(turn.t("desk.card.unit", unit=unit_label(tr, locale, unit)))
     if staff:
         holder = await turn.uow.officers.get(ticket.officer_id) if ticket.officer_id else None
         lines.append(turn.t("desk.card.officer", officer=holder.name) if holder else turn.t("desk.card.unclaimed"))
@@ -541,7 +541,7 @@ async def _citizen_message(ctx: Ctx, text: str, data: dict[str, Any]) -> None:
 
         await turn.send_to_person(officer.person_id, render)
     ctx.say("desk.tell.reply_sent", number=ticket.number)
-    interview = INTERVIEWS.get(turn.state.interview) if turn.state.interview else None
+    interview = engine.current(turn)
     if interview is not None:
         engine.reask(turn, interview)
 
@@ -724,7 +724,7 @@ async def _transfer(ctx: Ctx, arg: str) -> None:
         return
     turn, locale = ctx.turn, ctx.turn.locale
     cells = [
-        Button(unit_label(locale, unit, turn.translator), f"t:to:{ctx.ticket.id}:{unit.id}")
+        Button(unit_label(turn.translator, locale, unit), f"t:to:{ctx.ticket.id}:{unit.id}")
         for unit in await transfer_targets(ctx)
     ]
     rows = [tuple(cells[i : i + 2]) for i in range(0, len(cells), 2)]
@@ -780,12 +780,12 @@ async def _hand_over(ctx: Ctx, data: dict[str, Any], receiver: str | None) -> No
         target,
         lead="desk.alert.transferred",
         lead_params=lambda locale: {
-            "from_unit": unit_label(locale, source, tr),
+            "from_unit": unit_label(tr, locale, source),
             "reason": reason,
             "receiver": receiver or "—",
         },
     )
-    ctx.say("desk.transferred", number=ticket.number, unit=unit_label(ctx.turn.locale, target, tr))
+    ctx.say("desk.transferred", number=ticket.number, unit=unit_label(tr, ctx.turn.locale, target))
     await _tell_citizen(ctx, "desk.tell.transferred")
 
 
@@ -903,7 +903,7 @@ async def join(turn: Turn, args: str) -> None:
     actor = await actor_for(uow, turn.person.id)
     if actor.is_officer:
         unit = await uow.units.get(actor.unit_id) if actor.unit_id else None
-        turn.say("desk.join.already", name=actor.name or "", unit=unit_label(turn.locale, unit, turn.translator))
+        turn.say("desk.join.already", name=actor.name or "", unit=unit_label(turn.translator, turn.locale, unit))
         return
     code, _, name = args.strip().partition(" ")
     if not code:
@@ -953,16 +953,16 @@ async def _complete_join(turn: Turn, code: str, name: str) -> None:
         return
     officer = await invites.redeem(uow, checked.invite, turn.person.id, name, now)
     unit = await uow.units.get(officer.unit_id)
-    # meta.commands tells a channel that this chat's command menu changed (Telegram refreshes it after a join).
+    # `menu` tells a channel that this chat's command menu changed (Telegram refreshes it after a join).
     turn.reply(
         Reply(
             text=turn.t(
                 "desk.join.done",
                 name=name,
-                unit=unit_label(turn.locale, unit, turn.translator),
+                unit=unit_label(turn.translator, turn.locale, unit),
                 role=_role_label(turn, officer.role),
             ),
-            meta={"commands": "officer", "role": officer.role},
+            menu=officer.role,
         )
     )
 
@@ -1044,7 +1044,7 @@ async def overview(turn: Turn, args: str = "") -> None:
             lines.append(
                 turn.t(
                     "desk.overview.unit_line",
-                    unit=unit_label(locale, units.get(unit_id) if unit_id else None, tr),
+                    unit=unit_label(tr, locale, units.get(unit_id) if unit_id else None),
                     open=n_open,
                     unclaimed=n_unclaimed,
                     overdue=overdue.get(unit_id, 0),
@@ -1058,7 +1058,7 @@ async def overview(turn: Turn, args: str = "") -> None:
         return
     unit = await uow.units.get(actor.unit_id)
     counts = await uow.duty.status_counts(actor.unit_id)
-    lines = [turn.t("desk.overview.title", unit=unit_label(locale, unit, tr))]
+    lines = [turn.t("desk.overview.title", unit=unit_label(tr, locale, unit))]
     for _, status, n in sorted(
         counts, key=lambda c: lifecycle.STATUSES.index(c[1]) if c[1] in lifecycle.STATUSES else 99
     ):
@@ -1110,7 +1110,7 @@ async def invite(turn: Turn, args: str = "") -> None:
     await uow.tickets.audit(turn.person.id, "invite_created", None, turn.now)
     turn.say_sensitive(
         "desk.invite.created",
-        unit=unit_label(turn.locale, unit, turn.translator),
+        unit=unit_label(turn.translator, turn.locale, unit),
         role=_role_label(turn, role.value),
         expires=_when(turn, turn.now + ttl),
         code=code,

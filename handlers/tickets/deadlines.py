@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
-from handlers.conversation.i18n import Translator
 from handlers.tickets.workcal import DEFAULT_OFFICE_HOURS, Period, WorkCalendar, parse_overrides
 
 UNITS: Final = ("minutes", "hours", "working_hours", "working_days", "days")
@@ -188,18 +189,12 @@ def build_deadlines(
     return Deadlines(calendar, parse_policy(policy))
 
 
-def when(tr: Translator, locale: str, moment: datetime, zone: ZoneInfo) -> str:
-    """A deadline as the reader's catalog writes a date and time, in the desk's time zone."""
-    local = moment.astimezone(zone)
-    return tr(
-        locale,
-        "deadline.when",
-        year=str(local.year),
-        month=f"{local.month:02d}",
-        day=f"{local.day:02d}",
-        time=local.strftime("%H:%M"),
-    )
+DEMO: Final = Path(__file__).resolve().parents[2] / "demo"
 
 
-def source_text(tr: Translator, locale: str, source: str) -> str:
-    return tr(locale, f"deadline.source.{source}")
+@cache
+def default_deadlines() -> Deadlines:
+    """The shipped demo policy on the default office hours: what Rules() carries when nothing else is configured."""
+    policy = tomllib.loads((DEMO / "deadlines.toml").read_text(encoding="utf-8"))
+    holidays = tomllib.loads((DEMO / "holidays.toml").read_text(encoding="utf-8"))
+    return build_deadlines(policy, holidays)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from handlers.followups import ladder as followups
+from handlers.tickets.events import StatusChanged
 from storage.models import Ticket, TicketEvent
 from storage.uow import UnitOfWork
 
@@ -74,7 +74,7 @@ async def transition(
     note: str | None = None,
     citizen_visible: bool = True,
 ) -> TicketEvent:
-    """Move a ticket to `to_status` or raise IllegalTransition; the event and the follow-ups change with it."""
+    """Move a ticket to `to_status` or raise IllegalTransition; the event is appended and StatusChanged recorded."""
     from_status = ticket.status
     if not allowed(from_status, to_status):
         raise IllegalTransition(from_status, to_status)
@@ -98,7 +98,7 @@ async def transition(
             created_at=now,
         )
     )
-    await followups.on_status_change(uow, ticket, from_status, to_status, now)
+    await uow.record(StatusChanged(ticket, from_status, to_status, actor_person_id))
     return event
 
 

@@ -15,7 +15,7 @@ from bot.channels.telegram.callbacks import CallbackSigner, CallbackTooLong
 from bot.channels.telegram.render import TEXT_LIMIT, render, split_text, utf16_len
 from bot.channels.telegram.updates import receive
 from handlers.conversation.messages import Attachment, Button, Contact, Location, Reply
-from handlers.interviews import INTERVIEWS
+from handlers.router import INTERVIEWS
 from tests.telegram.fake_api import parse_html
 
 USER = {"id": 77, "is_bot": False, "first_name": "A", "language_code": "en"}

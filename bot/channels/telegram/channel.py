@@ -215,9 +215,9 @@ class TelegramChannel:
             callback(handled)
         if received.callback is not None:
             self._later(self._answer(received.callback))
-        command = incoming.command
-        if command is not None and command[0] == "/join" and not handled.duplicate:
-            self._later(self.refresh_commands(incoming.chat_id))
+        for channel, chat_id in handled.commands_changed:  # a join, also one whose name came in a later message
+            if channel == CHANNEL:
+                self._later(self.refresh_commands(chat_id))
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
         """Off the update's path: the poll (or the webhook's answer) waits only for the commit."""
