@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 
 from handlers.citizen.mytickets import CITIZEN_EVENTS
-from handlers.conversation.engine import SENSITIVE_CHOICE, Interview, label_of
+from handlers.conversation.engine import SENSITIVE_CHOICE, label_of
 from handlers.conversation.inputs import Choice, Day, Media, YesNo
+from handlers.conversation.interview import Interview
 from handlers.conversation.places import COUNTIES, COURTS, TOWNSHIPS, TownshipChoice, township_label
 from handlers.interviews import CATEGORIES
-from handlers.router import INTERVIEWS
+from handlers.router import COMMANDS, INTERVIEWS
 from handlers.tickets import lifecycle
 from handlers.tickets.legal_aid import AGES, GROUP_CHOICES, INCOMES, MATTERS, SPECIAL_CHOICES, assess
 
@@ -65,5 +66,6 @@ def dynamic_ids() -> set[str]:
     ids.update(f"court.{code}" for code in COURTS)
     ids.update(f"{kind}.cat.{code}" for kind, codes in CATEGORIES.items() for code in codes)
     ids.update(f"status.{status}" for status in lifecycle.STATUSES)
+    ids.update(f"command.{command.name}" for command in COMMANDS if command.listed)
     ids.update(f"event.{action}" for action in CITIZEN_EVENTS)
     return ids | legal_aid_ids()

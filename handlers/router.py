@@ -1,133 +1,93 @@
-"""Where an Incoming goes: emergency first, then commands, then buttons, then the interview, else the menu."""
+"""Where an Incoming goes: the emergency check first, then commands, then buttons by prefix, then free text — the
+hooks that may take it, the interview in progress, the hooks for text outside an interview — else the menu.
+
+Each capability says what it answers once (its Routes); they are included here in order, which is their priority.
+The same list of commands makes /help and the channels' command menus; the interviews of every capability make the
+table the engine runs from; SUBSCRIBERS say who hears of what happened to a ticket."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
+from typing import Final
 
-from handlers.citizen import menu as citizen
-from handlers.citizen import mytickets
-from handlers.citizen import rating as satisfaction
+from handlers.citizen.consent import privacy_notice
+from handlers.citizen.routes import ROUTES as CITIZEN
 from handlers.conversation import engine
+from handlers.conversation.buttons import Data
 from handlers.conversation.emergency import first_aid
-from handlers.conversation.engine import Interview
+from handlers.conversation.interview import Interview
 from handlers.conversation.menu import main_menu
+from handlers.conversation.routes import ButtonRun, Command, CommandRun, Routes, TextHook
 from handlers.conversation.turn import Subscribers, Turn
 from handlers.followups import ladder
 from handlers.interviews import INTERVIEWS as TICKET_INTERVIEWS
-from handlers.outreach import broadcasts, guide, subscriptions
-from handlers.outreach.compose import COMPOSE
+from handlers.outreach.routes import ROUTES as OUTREACH
 from handlers.staff import alerts
-from handlers.staff import desk as officers
+from handlers.staff.routes import ROUTES as STAFF
 from handlers.tickets.events import StatusChanged, TicketOpened
+from handlers.tickets.policy import actor_for, allows, staff_actor
 
-Action = Callable[[Turn, str], Awaitable[None]]
+# Buttons that move inside the form in progress; any other button, and any command but /cancel, leaves a transient
+# form (an officer's note, a rating comment) and gives back what it had paused.
+FORM_BUTTONS: Final = frozenset({"nav", "edit", "sensitive"})
+
+
+async def show_help(turn: Turn, args: str = "") -> None:
+    """Every command this person may use, with what it does, from the one list of commands."""
+    actor = await actor_for(turn.uow, turn.person.id)
+    lines = [turn.t("help.text")]
+    for command in COMMANDS:
+        if command.listed and (command.action is None or allows(actor, command.action)):
+            lines.append(f"{command.text} {turn.t(f'command.{command.name}')}")
+    lines.append(turn.t("help.emergency"))
+    turn.reply(main_menu(turn, lead="\n".join(lines)))
+
+
+async def on_help(turn: Turn, pressed: Data) -> None:
+    """`help:show` from the menu; `help:person` after failed answers: how to reach a person, and the step again."""
+    if pressed.part(0) == "person":
+        turn.say("help.person")
+        interview = engine.current(turn)
+        if interview is not None:
+            engine.reask(turn, interview)
+        return
+    await show_help(turn)
+
+
+HELP: Final = Routes(commands=(Command("help", show_help),), buttons={"help": on_help})
+INCLUDED: Final[Sequence[Routes]] = (CITIZEN, HELP, OUTREACH, STAFF)
+
+COMMANDS: Final[tuple[Command, ...]] = tuple(c for routes in INCLUDED for c in routes.commands)
+_BY_NAME: Final[dict[str, CommandRun]] = {c.text: c.run for c in reversed(COMMANDS)}  # the first included wins
+_BUTTONS: Final[dict[str, ButtonRun]] = {k: v for routes in reversed(INCLUDED) for k, v in routes.buttons.items()}
+_TEXT: Final[tuple[TextHook, ...]] = tuple(hook for routes in INCLUDED for hook in routes.text)
+_FALLBACK: Final[tuple[TextHook, ...]] = tuple(hook for routes in INCLUDED for hook in routes.fallback)
 
 # Every interview the desk runs, by name, in menu order: the ticket kinds first, then the flows opened from elsewhere.
-INTERVIEWS: dict[str, Interview] = {
-    i.name: i for i in (*TICKET_INTERVIEWS.values(), mytickets.TICKET_NOTE, mytickets.TICKET_CANCEL, COMPOSE)
+INTERVIEWS: Final[dict[str, Interview]] = {
+    i.name: i for i in (*TICKET_INTERVIEWS.values(), *(i for routes in INCLUDED for i in routes.interviews))
 }
 
 # Who hears of what happened to a ticket, in order, inside the same transaction.
-SUBSCRIBERS: Subscribers = {
+SUBSCRIBERS: Final[Subscribers] = {
     TicketOpened: (ladder.on_ticket_opened, alerts.on_ticket_opened),
     StatusChanged: (ladder.on_status_changed,),
 }
 
 
-async def _menu(turn: Turn, arg: str) -> None:
-    if arg == "continue":
-        interview = engine.current(turn)
-        if interview is not None:
-            engine.reask(turn, interview)
-            return
-        await citizen.show_menu(turn)
-    elif arg == "status":
-        await citizen.status(turn)
-    elif arg == "lang":
-        await citizen.choose_language(turn)
-    elif arg == "help":
-        await citizen.show_help(turn)
-    else:
-        await citizen.begin_interview(turn, arg)
+def menu_for(role: str | None) -> tuple[str, ...]:
+    """The commands a chat's menu shows: everyone's, plus those a staff role's policy allows (an unknown role gets
+    an officer's). A menu never offers what the policy refuses, and /help says the same."""
+    actor = staff_actor(role) if role is not None else None
+    return tuple(
+        c.name for c in COMMANDS if c.listed and (c.action is None or (actor is not None and allows(actor, c.action)))
+    )
 
 
-async def _nav(turn: Turn, arg: str) -> None:
-    interview = engine.current(turn)
-    if arg == "cancel":
-        await citizen.cancel(turn)
-        return
-    if interview is None:
-        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
-        return
-    if arg == "back":
-        engine.back(turn, interview)
-    elif arg == "skip":
-        await engine.skip(turn, interview)
-    elif arg == "submit":
-        await engine.submit(turn, interview)
-    elif arg == "edit":
-        engine.open_editor(turn, interview)
-    elif arg == "summary":
-        engine.show_summary(turn, interview)
-    else:
-        engine.reask(turn, interview, lead=turn.t("input.stale_button"))
-
-
-async def _edit(turn: Turn, key: str) -> None:
-    interview = engine.current(turn)
-    if interview is None:
-        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
-        return
-    engine.edit(turn, interview, key)
-
-
-async def _consent(turn: Turn, arg: str) -> None:
-    await citizen.consent(turn, arg)
-
-
-async def _sensitive(turn: Turn, arg: str) -> None:
-    interview = engine.current(turn)
-    if interview is None:
-        turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
-        return
-    await engine.sensitive_consent(turn, interview, arg)
-
-
-async def _lang(turn: Turn, arg: str) -> None:
-    await citizen.set_language(turn, arg)
-
-
-async def _help(turn: Turn, arg: str) -> None:
-    turn.say("help.person")
-    interview = engine.current(turn)
-    if interview is not None:
-        engine.reask(turn, interview)
-
-
-ACTIONS: dict[str, Action] = {
-    "menu": _menu,
-    "nav": _nav,
-    "edit": _edit,
-    "consent": _consent,
-    "lang": _lang,
-    "help": _help,
-    "rate": satisfaction.on_press,
-    "sensitive": _sensitive,
-    "my": mytickets.act,
-    "t": officers.on_button,
-    "guide": guide.act,
-    "sub": subscriptions.act,
-    "bc": broadcasts.act,
-}
-
-# Issue #7: the service guide, subscriptions, broadcasts (citizen.COMMANDS cannot name them: they show its menu).
-OUTREACH_COMMANDS: dict[str, Action] = {
-    "/guide": guide.command,
-    "/subscribe": subscriptions.command,
-    "/unsubscribe": subscriptions.stop_all,
-    "/broadcast": broadcasts.compose,
-    "/broadcasts": broadcasts.show_list,
-}
+def _leave_form(turn: Turn) -> None:
+    running = engine.current(turn)
+    if running is not None and running.transient:
+        engine.leave(turn)
 
 
 async def dispatch(turn: Turn) -> None:
@@ -136,32 +96,35 @@ async def dispatch(turn: Turn) -> None:
     command = incoming.command
     if command is not None:
         name, args = command
-        if officers.on_command(turn, name):
-            return
-        handler = citizen.COMMANDS.get(name) or OUTREACH_COMMANDS.get(name)
-        if handler is None:
+        if name != "/cancel":
+            _leave_form(turn)
+        run = _BY_NAME.get(name)
+        if run is None:
             turn.reply(main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
             return
-        await handler(turn, args)
+        await run(turn, args)
         return
     if incoming.choice is not None and ":" in incoming.choice:
-        prefix, _, arg = incoming.choice.partition(":")
-        action = ACTIONS.get(prefix)
-        if action is not None:
-            await action(turn, arg)
+        pressed = Data.read(incoming.choice)
+        button = _BUTTONS.get(pressed.prefix)
+        if button is not None:
+            if pressed.prefix not in FORM_BUTTONS:
+                _leave_form(turn)
+            await button(turn, pressed)
             return
-    if await officers.take_text(turn):
-        return
-    if await satisfaction.take_comment(turn):
-        return
+    for hook in _TEXT:
+        if await hook(turn):
+            return
     interview = engine.current(turn)
     if interview is not None:
         await engine.answer(turn, interview)
         return
-    if incoming.text and incoming.choice is None and await guide.answer_query(turn, incoming.text):
-        return  # a free text that reads like a search gets the guide's cards, then the menu
+    for hook in _FALLBACK:
+        if await hook(turn):
+            return
     if turn.person.consent_at is None and not turn.person.consent_declined:
-        await citizen.start(turn, "")
+        turn.say("welcome")
+        turn.reply(privacy_notice(turn))
         return
     lead = turn.t("input.stale_button") if incoming.choice is not None else None
     turn.reply(main_menu(turn, lead=lead))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import DEMO_UNITS, read_units_file
-from handlers.conversation.engine import CONFIRM
+from handlers.conversation.interview import CONFIRM
 from handlers.conversation.messages import Reply
 from handlers.conversation.turn import State
 from handlers.interviews import INTERVIEWS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers.conversation.engine import CONFIRM
+from handlers.conversation.interview import CONFIRM
 from handlers.conversation.turn import State
 from storage.models import Conversation, InboxEntry, OutboxMessage, Ticket, TicketEvent
 from tests.conftest import DeskDriver, buttons

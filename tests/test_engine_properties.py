@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from bot.app import DEMO_EMERGENCY_WORDS, read_emergency_words
 from handlers.citizen.mytickets import Note
-from handlers.conversation.engine import CONFIRM, EDIT
 from handlers.conversation.i18n import Translator
 from handlers.conversation.inputs import Address, Amount, Choice, Count, Day, IdNumber, Media, Phone, Text, YesNo
+from handlers.conversation.interview import CONFIRM, EDIT
 from handlers.conversation.messages import Attachment, Contact, Incoming, Location, Reply
 from handlers.conversation.places import TOWNSHIPS, TownshipChoice
 from handlers.conversation.turn import Rules, State

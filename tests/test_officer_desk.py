@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers.staff import desk as officers
+from handlers.staff import routes as officers
 from storage.models import AuditEntry, OutboxMessage, TicketEvent
 from tests.conftest import DeskDriver, buttons
 from tests.officer_world import (

@@ -1,38 +1,23 @@
-"""What a citizen can do outside an interview's steps: the menu, help, consent, language, commands."""
+"""The citizen's way around: /start, the main menu, language, starting an interview from the menu (after consent
+and within the daily cap), and the answers to the privacy notice."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from handlers.citizen import mytickets
+from handlers.citizen import consent, mytickets
 from handlers.conversation import engine
+from handlers.conversation.buttons import Data, data
 from handlers.conversation.i18n import SUPPORTED
+from handlers.conversation.interview import Interview
 from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.turn import Turn
-from handlers.interviews import INTERVIEWS
 from handlers.interviews.submit import over_daily_cap
-from handlers.staff import desk as officers
-
-Command = Callable[[Turn, str], Awaitable[None]]
 
 
-def privacy_notice(turn: Turn) -> Reply:
-    return Reply(
-        text=turn.t("consent.notice"),
-        buttons=(
-            (
-                turn.button("consent.agree", "consent:agree"),
-                turn.button("consent.decline", "consent:decline"),
-            ),
-        ),
-    )
-
-
-async def start(turn: Turn, args: str) -> None:
+async def start(turn: Turn, args: str = "") -> None:
     if turn.person.consent_at is None:
         turn.say("welcome")
-        turn.reply(privacy_notice(turn))
+        turn.reply(consent.privacy_notice(turn))
         return
     turn.reply(main_menu(turn, lead=turn.t("welcome")))
 
@@ -41,30 +26,10 @@ async def show_menu(turn: Turn, args: str = "") -> None:
     turn.reply(main_menu(turn))
 
 
-async def show_help(turn: Turn, args: str = "") -> None:
-    turn.reply(main_menu(turn, lead=turn.t("help.text")))
-
-
-async def cancel(turn: Turn, args: str = "") -> None:
-    if engine.current(turn) is None:
-        turn.reply(main_menu(turn, lead=turn.t("cancel.nothing")))
-        return
-    turn.state.clear()
-    turn.reply(main_menu(turn, lead=turn.t("cancel.done")))
-
-
-async def back(turn: Turn, args: str = "") -> None:
-    interview = engine.current(turn)
-    if interview is None:
-        turn.reply(main_menu(turn))
-        return
-    engine.back(turn, interview)
-
-
 def language_menu(turn: Turn) -> Reply:
     return Reply(
         text=turn.t("lang.choose"),
-        buttons=(tuple(Button(turn.translator(code, "lang.name"), f"lang:{code}") for code in SUPPORTED),),
+        buttons=(tuple(Button(turn.translator(code, "lang.name"), data("lang", code)) for code in SUPPORTED),),
     )
 
 
@@ -90,15 +55,23 @@ async def set_language(turn: Turn, code: str) -> None:
         turn.reply(main_menu(turn))
 
 
+async def on_language(turn: Turn, pressed: Data) -> None:
+    await set_language(turn, pressed.part(0))
+
+
 async def status(turn: Turn, args: str = "") -> None:
     await mytickets.show_list(turn, args)
 
 
-async def begin_interview(turn: Turn, name: str) -> None:
+def _menu_interview(turn: Turn, name: str) -> Interview | None:
+    found = turn.interviews.get(name)
+    return found if isinstance(found, Interview) and found.in_menu else None
+
+
+async def begin_interview(turn: Turn, name: str, force: str = "") -> None:
     """`menu:<name>` starts an interview; with another one half filled in, it asks first (`menu:<name>:new`)."""
-    name, _, force = name.partition(":")
-    interview = INTERVIEWS.get(name)
-    if interview is None or not interview.in_menu:
+    interview = _menu_interview(turn, name)
+    if interview is None:
         turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return
     started = engine.current(turn)
@@ -107,15 +80,15 @@ async def begin_interview(turn: Turn, name: str) -> None:
             Reply(
                 text=turn.t("menu.switch", title=turn.t(started.title), new=turn.t(interview.title)),
                 buttons=(
-                    (turn.button("menu.keep", "menu:continue"),),
-                    (turn.button("menu.drop", f"menu:{name}:new"),),
+                    (turn.button("menu.keep", data("menu", "continue")),),
+                    (turn.button("menu.drop", data("menu", name, "new")),),
                 ),
             )
         )
         return
     if interview.needs_consent and turn.person.consent_at is None:
         turn.state.pending = name
-        turn.reply(privacy_notice(turn))
+        turn.reply(consent.privacy_notice(turn))
         return
     if interview.kind and await over_daily_cap(turn):
         turn.reply(main_menu(turn, lead=turn.t("ticket.daily_cap", limit=turn.rules.max_tickets_per_day)))
@@ -123,32 +96,31 @@ async def begin_interview(turn: Turn, name: str) -> None:
     engine.begin(turn, interview)
 
 
-async def consent(turn: Turn, answer: str) -> None:
-    if answer == "agree":
-        turn.person.consent_at = turn.now
-        turn.person.consent_declined = False
-        pending, turn.state.pending = turn.state.pending, None
+async def on_menu(turn: Turn, pressed: Data) -> None:
+    """`menu:continue`, `menu:status`, `menu:lang`, `menu:<interview>[:new]`."""
+    choice = pressed.part(0)
+    if choice == "continue":
+        interview = engine.current(turn)
+        if interview is not None:
+            engine.reask(turn, interview)
+            return
+        await show_menu(turn)
+    elif choice == "status":
+        await status(turn)
+    elif choice == "lang":
+        await choose_language(turn)
+    else:
+        await begin_interview(turn, choice, pressed.part(1))
+
+
+async def on_consent(turn: Turn, pressed: Data) -> None:
+    if pressed.part(0) == "agree":
+        pending = consent.agree(turn)
         turn.say("consent.thanks")
         if pending:
             await begin_interview(turn, pending)
         else:
             turn.reply(main_menu(turn))
         return
-    turn.person.consent_declined = True
-    turn.state.pending = None
-    turn.reply(main_menu(turn, lead=turn.t("consent.declined")))
-
-
-COMMANDS: dict[str, Command] = {
-    "/start": start,
-    "/menu": show_menu,
-    "/help": show_help,
-    "/cancel": cancel,
-    "/back": back,
-    "/lang": choose_language,
-    "/status": status,
-    "/join": officers.join,
-    "/duty": officers.duty,
-    "/overview": officers.overview,
-    "/invite": officers.invite,
-}
+    withdrawn = consent.decline(turn)
+    turn.reply(main_menu(turn, lead=turn.t("consent.withdrawn" if withdrawn else "consent.declined")))

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.conversation import engine
-from handlers.conversation.engine import Answers, Interview, Step
+from handlers.conversation.buttons import Data, data
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text
+from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import category_label, kind_label, label, stamp, status_label
@@ -20,8 +21,8 @@ from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Ticket
 
+PREFIX = "my"
 LIST_LIMIT = 10
-MAX_ID_DIGITS = 18
 TICKET = "_ticket"  # the context key naming the ticket a follow-up flow is about
 NUMBER = re.compile(r"[A-Za-z]{1,8}-\d{8}-\d{4,6}")
 # Events this module and ticket opening write for the citizen; others fall back to the label of their new status.
@@ -51,12 +52,8 @@ def _mine(turn: Turn, ticket: Ticket) -> bool:
     return allows(Actor(person_id=turn.person.id), Action.VIEW, ticket)
 
 
-def parse_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) <= MAX_ID_DIGITS else None
-
-
 def menu_row(turn: Turn) -> tuple[Button, ...]:
-    return (turn.button("mytickets.back_to_list", "my:list"), turn.button("mytickets.menu", "menu:continue"))
+    return (turn.button("mytickets.back_to_list", data(PREFIX, "list")), turn.button("mytickets.menu", "menu:continue"))
 
 
 def not_found(turn: Turn) -> None:
@@ -91,7 +88,7 @@ async def show_list(turn: Turn, args: str = "") -> None:
             )
         )
     lines.append(turn.t("mytickets.open_hint"))
-    rows = [(Button(ticket.number, f"my:open:{ticket.id}"),) for ticket in tickets]
+    rows = [(Button(ticket.number, data(PREFIX, "open", ticket.id)),) for ticket in tickets]
     rows.append((turn.button("mytickets.menu", "menu:continue"),))
     turn.reply(Reply(text="\n".join(lines), buttons=tuple(rows)))
 
@@ -129,9 +126,9 @@ async def show_ticket(turn: Turn, ticket: Ticket) -> None:
     rows: list[tuple[Button, ...]] = []
     actions = []
     if ticket.status not in lifecycle.FINAL:
-        actions.append(turn.button("mytickets.add", f"my:add:{ticket.id}"))
+        actions.append(turn.button("mytickets.add", data(PREFIX, "add", ticket.id)))
     if lifecycle.allowed(ticket.status, lifecycle.CANCELLED):
-        actions.append(turn.button("mytickets.cancel", f"my:cancel:{ticket.id}"))
+        actions.append(turn.button("mytickets.cancel", data(PREFIX, "cancel", ticket.id)))
     if actions:
         rows.append(tuple(actions))
     rows.append(menu_row(turn))
@@ -144,16 +141,16 @@ def _busy(turn: Turn) -> bool:
     return current is not None and current.in_menu and bool(turn.state.answers)
 
 
-async def act(turn: Turn, arg: str) -> None:
+async def on_button(turn: Turn, pressed: Data) -> None:
     """Buttons `my:list`, `my:open:<id>`, `my:add:<id>`, `my:cancel:<id>`."""
-    verb, _, raw = arg.partition(":")
+    verb = pressed.part(0)
     if verb == "list":
         await show_list(turn)
         return
     if verb not in ("open", "add", "cancel"):
         not_found(turn)
         return
-    ticket = await own_ticket(turn, parse_id(raw))
+    ticket = await own_ticket(turn, pressed.id(1))
     if ticket is None:
         not_found(turn)
         return

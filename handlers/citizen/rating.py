@@ -3,37 +3,84 @@ problem is solved, an optional comment, and what a "not solved" answer sets goin
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Final
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
 
-from handlers.conversation.messages import Button, Reply
+from handlers.conversation import engine
+from handlers.conversation.buttons import Data, data
+from handlers.conversation.inputs import Accepted, Parsed, Rejected
+from handlers.conversation.interview import Answers, Interview, Step
+from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.quiet import officer_not_before
 from handlers.conversation.turn import Turn
 from handlers.followups.satisfaction import COMMENT, PREFIX, SOLVED, SOLVED_ANSWERS, TREAT, solved_question
 from handlers.tickets import lifecycle
+from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Officer, Ticket
 from storage.uow import UnitOfWork
 
-COMMENT_KEY: Final = "rating_comment"
-COMMENT_WINDOW: Final = timedelta(hours=24)
+COMMENT_WINDOW: Final = timedelta(hours=24)  # the free text right after a rating is its comment for a day
 MAX_COMMENT: Final = 1000
+TICKET: Final = "_ticket"
 
 
-def comment_invite(turn: Turn, ticket: Ticket, lead: str) -> Reply:
-    skip = Button(turn.t("rate.comment_skip"), f"{PREFIX}:{ticket.id}:{COMMENT}:skip")
-    return Reply(text=f"{lead}\n\n{turn.t('rate.comment_invite')}", buttons=((skip,),))
+@dataclass(frozen=True)
+class CommentText:
+    """The optional comment after a rating; its only button skips it."""
+
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        text = (incoming.text or "").strip()
+        if incoming.choice is not None or incoming.attachments or incoming.location or incoming.contact:
+            return Rejected("input.text_expected")
+        if not text:
+            return Rejected("input.blank")
+        if len(text) > MAX_COMMENT:
+            return Rejected("input.too_long", {"max": MAX_COMMENT, "got": len(text)})
+        return Accepted(text)
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        ticket = engine.context(turn).get(TICKET, "")
+        return [[Button(turn.t("rate.comment_skip"), data(PREFIX, str(ticket), COMMENT, "skip"))]]
+
+    def show(self, turn: Turn, value: Any) -> str:
+        return str(value)
 
 
-async def on_press(turn: Turn, arg: str) -> None:
-    """`rate:<ticket>:<field>:<value>` — only the citizen who owns the ticket may rate it, once per resolution."""
-    ticket_id, _, rest = arg.partition(":")
-    field, _, value = rest.partition(":")
-    ticket = await turn.uow.tickets.get_for_update(int(ticket_id)) if ticket_id.isdigit() else None
+async def _save_comment(turn: Turn, answers: Answers) -> None:
+    ticket = await turn.uow.tickets.get(int(answers.get(TICKET) or 0))
     if ticket is None or ticket.citizen_id != turn.person.id:
         turn.say("rate.not_yours")
         return
+    await lifecycle.record(turn.uow, ticket, "rating_comment", actor_person_id=turn.person.id, now=turn.now,
+                           note=answers["comment"])  # fmt: skip
+    turn.say("rate.comment_thanks")
+
+
+COMMENT_FORM: Final = Interview(
+    name="rate_comment",
+    title="rate_comment.title",
+    steps=(Step("comment", ask="rate.comment_invite", expects=CommentText()),),
+    on_done=_save_comment,
+    needs_consent=False,
+    in_menu=False,
+    confirm=False,
+    transient=True,
+    ttl=COMMENT_WINDOW,
+    nav=False,
+)
+
+
+async def on_button(turn: Turn, pressed: Data) -> None:
+    """`rate:<ticket>:<field>:<value>` — only the citizen who owns the ticket may rate it, once per resolution."""
+    ticket_id, field, value = pressed.id(0), pressed.part(1), pressed.part(2)
+    ticket = await turn.uow.tickets.get_for_update(ticket_id) if ticket_id is not None else None
+    if ticket is None or not allows(Actor(person_id=turn.person.id), Action.RATE, ticket):
+        turn.say("rate.not_yours")
+        return
     if field == COMMENT:
-        turn.state.extra.pop(COMMENT_KEY, None)
         turn.say("rate.comment_thanks")
         return
     if ticket.status != lifecycle.RESOLVED:
@@ -64,9 +111,7 @@ async def _rate_solved(turn: Turn, ticket: Ticket, answer: str) -> None:
         await lifecycle.record(turn.uow, ticket, "leader_alerted", actor_person_id=None, now=turn.now,
                                note=f"officers={alerted}")  # fmt: skip
         lead = turn.t("rate.reopened", number=ticket.number)
-    until = turn.now + COMMENT_WINDOW
-    turn.state.extra[COMMENT_KEY] = {"ticket": ticket.id, "until": until.isoformat()}
-    turn.reply(comment_invite(turn, ticket, lead))
+    engine.begin(turn, COMMENT_FORM, context={TICKET: ticket.id}, lead=lead)
 
 
 async def _recipients(uow: UnitOfWork, ticket: Ticket) -> list[Officer]:
@@ -98,30 +143,3 @@ async def alert_reopened(turn: Turn, ticket: Ticket, answer: str) -> int:
         if await turn.send_to_person(officer.person_id, render, not_before=not_before):
             sent += 1
     return sent
-
-
-async def take_comment(turn: Turn) -> bool:
-    """The free text right after a rating is its comment (for 24 hours, outside an interview)."""
-    pending = turn.state.extra.get(COMMENT_KEY)
-    if not isinstance(pending, dict):
-        return False
-    if datetime.fromisoformat(str(pending.get("until"))) < turn.now:
-        turn.state.extra.pop(COMMENT_KEY, None)
-        return False
-    text = turn.incoming.text
-    if turn.state.interview is not None or turn.incoming.choice is not None or text is None:
-        return False
-    ticket = await turn.uow.tickets.get(int(pending.get("ticket", 0)))
-    if ticket is None or ticket.citizen_id != turn.person.id:
-        turn.state.extra.pop(COMMENT_KEY, None)
-        return False
-    comment = text.strip()
-    if not comment or len(comment) > MAX_COMMENT:
-        reason = turn.t("input.blank") if not comment else turn.t("input.too_long", max=MAX_COMMENT, got=len(comment))
-        turn.reply(comment_invite(turn, ticket, reason))
-        return True
-    await lifecycle.record(turn.uow, ticket, "rating_comment", actor_person_id=turn.person.id, now=turn.now,
-                           note=comment)  # fmt: skip
-    turn.state.extra.pop(COMMENT_KEY, None)
-    turn.say("rate.comment_thanks")
-    return True

@@ -1,97 +1,25 @@
-"""The one engine that runs every interview: ask a step, read the answer, go on, summarise, submit."""
+"""The one engine that runs every interview: ask a step, read the answer, go on, summarise, submit; a short form
+opened from a button pauses the interview in progress and gives it back when it ends."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from handlers.conversation.inputs import Accepted, Choice, Expect, Option, Partial, Rejected
+from handlers.conversation.buttons import data
+from handlers.conversation.inputs import Accepted, Choice, Option, Partial, Rejected
+from handlers.conversation.interview import CONFIRM, EDIT, Interview, Step
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.turn import Turn
 
-CONFIRM = "__confirm__"
-EDIT = "__edit__"
 FAILS_BEFORE_HELP = 3
-FLAGS = "interview"  # state.extra key: marks of the running interview (urgent, sensitive declined, context)
+FLAGS = "interview"  # state.extra key: marks of the running interview (urgent, sensitive declined, context, since)
+PAUSED = "paused"  # state.extra key: the interview a transient form paused
 URGENT = "_urgent"  # added to the answers handed to on_done when a message of the interview signalled danger
 
-Answers = dict[str, Any]
 _MISSING = object()
 
 SENSITIVE_CHOICE = Choice((Option("agree", "sensitive.agree"), Option("decline", "sensitive.decline")))
-
-
-@dataclass(frozen=True)
-class When:
-    """A step's condition that can say what it is (for the diagram): every named answer is one of its values."""
-
-    conditions: tuple[tuple[str, tuple[Any, ...]], ...]
-
-    def __call__(self, answers: Answers) -> bool:
-        return all(answers.get(key) in values for key, values in self.conditions)
-
-    def __str__(self) -> str:
-        return " & ".join(f"{key} = {' / '.join(map(str, values))}" for key, values in self.conditions)
-
-
-def if_(**conditions: str | tuple[str, ...]) -> When:
-    """`if_(category="fraud")`, `if_(special="none", group=("none", "other"))`."""
-    return When(tuple((key, (value,) if isinstance(value, str) else value) for key, value in conditions.items()))
-
-
-@dataclass(frozen=True)
-class Step:
-    key: str
-    ask: str | Callable[[Turn, Answers], str]  # a message id, or a function for a question built from answers
-    expects: Expect
-    optional: bool = False
-    when: Callable[[Answers], bool] | None = None
-    label: str | None = None  # message id for the summary; default "<interview>.<key>.label"
-    sensitive: bool = False  # asks for sensitive data: needs the separate consent first (PIPL Art. 29)
-    in_summary: bool = True
-    notes: tuple[tuple[str, str], ...] = ()  # (answer value, message id) said right after that answer
-    clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes (county → township)
-
-    def applies(self, answers: Answers) -> bool:
-        return self.when is None or self.when(answers)
-
-
-@dataclass(frozen=True)
-class Interview:
-    name: str
-    title: str  # message id of the menu entry
-    steps: tuple[Step, ...]
-    on_done: Callable[[Turn, Answers], Awaitable[None]]
-    intro: str | None = None  # message id shown once before the first step
-    needs_consent: bool = True
-    kind: str | None = None  # ticket kind it opens, if any
-    in_menu: bool = True  # False for flows opened from elsewhere (a ticket's "add information")
-
-    def step(self, key: str) -> Step:
-        for step in self.steps:
-            if step.key == key:
-                return step
-        raise KeyError(key)
-
-    def applicable(self, answers: Answers) -> list[Step]:
-        return [s for s in self.steps if s.applies(answers)]
-
-    def next_after(self, key: str | None, answers: Answers, editing: bool) -> str:
-        if editing:
-            for step in self.applicable(answers):
-                if step.key not in answers:
-                    return step.key
-            return CONFIRM
-        keys = [s.key for s in self.steps]
-        start = keys.index(key) + 1 if key in keys else 0
-        for step in self.steps[start:]:
-            if step.applies(answers):
-                return step.key
-        return CONFIRM
-
-    def final_answers(self, answers: Answers) -> Answers:
-        return {s.key: answers[s.key] for s in self.applicable(answers) if s.key in answers}
 
 
 def current(turn: Turn) -> Interview | None:
@@ -104,6 +32,9 @@ def current(turn: Turn) -> Interview | None:
         if name:
             turn.state.clear()  # an interview this version no longer has
         return None
+    if interview.ttl is not None and turn.now - _since(turn) > interview.ttl:
+        leave(turn)  # a form left unanswered: what it paused comes back
+        return current(turn)
     step = turn.state.step
     if step not in (CONFIRM, EDIT) and step not in {s.key for s in interview.steps}:
         # A step this version no longer has: go on from the first unanswered one, keeping the answers.
@@ -112,13 +43,58 @@ def current(turn: Turn) -> Interview | None:
     return interview
 
 
-def nav_row(turn: Turn, *, optional: bool, back: bool) -> tuple[Button, ...]:
+def _since(turn: Turn) -> datetime:
+    try:
+        return datetime.fromisoformat(str(flags(turn).get("since")))
+    except ValueError:
+        return turn.now
+
+
+def context(turn: Turn) -> dict[str, Any]:
+    """What the interview was begun about (keys starting with "_", e.g. the ticket of a form)."""
+    found: dict[str, Any] = flags(turn).setdefault("context", {})
+    return found
+
+
+def _pause(turn: Turn) -> None:
+    state = turn.state
+    state.extra[PAUSED] = {
+        "interview": state.interview,
+        "step": state.step,
+        "answers": state.answers,
+        "trail": state.trail,
+        "editing": state.editing,
+        "flags": state.extra.get(FLAGS),
+        "media": state.extra.get("media"),
+    }
+
+
+def leave(turn: Turn) -> Interview | None:
+    """End the interview in progress (done, cancelled or left); the interview a form paused comes back, unasked."""
+    state = turn.state
+    state.clear()
+    state.extra.pop(FLAGS, None)
+    state.extra.pop("media", None)
+    paused = state.extra.pop(PAUSED, None)
+    if not isinstance(paused, dict):
+        return None
+    state.interview, state.step = paused.get("interview"), paused.get("step")
+    state.answers, state.trail = dict(paused.get("answers") or {}), list(paused.get("trail") or [])
+    state.editing = bool(paused.get("editing"))
+    for key, name in ((FLAGS, "flags"), ("media", "media")):
+        if paused.get(name) is not None:
+            state.extra[key] = paused[name]
+    return current(turn)
+
+
+def nav_row(turn: Turn, *, optional: bool, back: bool, interview: Interview | None = None) -> tuple[Button, ...]:
     row = []
     if optional:
-        row.append(turn.button("nav.skip", "nav:skip"))
+        row.append(turn.button("nav.skip", data("nav", "skip")))
     if back:
-        row.append(turn.button("nav.back", "nav:back"))
-    row.append(turn.button("nav.cancel", "nav:cancel"))
+        row.append(turn.button("nav.back", data("nav", "back")))
+    cancel = interview.cancel(turn) if interview is not None and interview.cancel else data("nav", "cancel")
+    row.append(turn.button("nav.cancel", cancel))
     return tuple(row)
 
 
@@ -144,7 +120,8 @@ def prompt(turn: Turn, interview: Interview, key: str, *, lead: str | None = Non
     rows = [tuple(r) for r in step.expects.buttons(turn)]
     if turn.state.fails >= FAILS_BEFORE_HELP and not step.optional:
         rows.append((turn.button("engine.talk_to_person", "help:person"),))
-    rows.append(nav_row(turn, optional=step.optional, back=bool(turn.state.trail)))
+    if interview.nav:
+        rows.append(nav_row(turn, optional=step.optional, back=bool(turn.state.trail), interview=interview))
     request = step.expects.request
     return Reply(
         text="\n\n".join(parts),
@@ -231,16 +208,23 @@ def go_to(turn: Turn, interview: Interview, key: str, *, lead: str | None = None
     turn.reply(prompt(turn, interview, key, lead=lead))
 
 
-def begin(turn: Turn, interview: Interview, *, context: dict[str, Any] | None = None) -> None:
-    """Start afresh; `context` (keys starting with "_") reaches on_done beside the answers."""
+def begin(turn: Turn, interview: Interview, *, context: dict[str, Any] | None = None, lead: str | None = None) -> None:
+    """Start afresh; `context` (keys starting with "_") reaches on_done beside the answers. A transient form pauses
+    the (non-transient) interview in progress; any other start drops what was paused."""
+    running = current(turn)
+    if interview.transient:
+        if running is not None and not running.transient:
+            _pause(turn)
+    else:
+        turn.state.extra.pop(PAUSED, None)
     turn.state.clear()
     turn.state.extra.pop("media", None)
-    turn.state.extra[FLAGS] = {"context": dict(context or {})}
+    turn.state.extra[FLAGS] = {"context": dict(context or {}), "since": turn.now.isoformat()}
     turn.state.interview = interview.name
     first = _arrive(turn, interview, interview.next_after(None, {}, editing=False))
-    lead = turn.t(interview.intro) if interview.intro else None
+    leads = [text for text in (lead, turn.t(interview.intro) if interview.intro else None) if text]
     turn.state.step = first
-    turn.reply(prompt(turn, interview, first, lead=lead))
+    turn.reply(prompt(turn, interview, first, lead="\n\n".join(leads) or None))
 
 
 def reask(turn: Turn, interview: Interview, lead: str | None = None) -> None:
@@ -287,7 +271,11 @@ async def accept(turn: Turn, interview: Interview, step: Step, value: Any) -> No
     note = dict(step.notes).get(value) if isinstance(value, str) else None
     if note:
         turn.say(note)
-    go_to(turn, interview, interview.next_after(step.key, state.answers, state.editing))
+    following = interview.next_after(step.key, state.answers, state.editing)
+    if following == CONFIRM and not interview.confirm:
+        await _finish(turn, interview)
+        return
+    go_to(turn, interview, following)
 
 
 async def sensitive_consent(turn: Turn, interview: Interview, answer: str) -> None:
@@ -370,11 +358,16 @@ async def submit(turn: Turn, interview: Interview) -> None:
     if unanswered != CONFIRM:
         go_to(turn, interview, unanswered, lead=turn.t("input.stale_button"))
         return
+    await _finish(turn, interview)
+
+
+async def _finish(turn: Turn, interview: Interview) -> None:
     answers = interview.final_answers(turn.state.answers)
     marks = flags(turn)
     answers.update({k: v for k, v in marks.get("context", {}).items() if k.startswith("_")})
     if marks.get("urgent"):
         answers[URGENT] = True
-    turn.state.clear()
-    turn.state.extra.pop(FLAGS, None)
+    resumed = leave(turn)
     await interview.on_done(turn, answers)
+    if resumed is not None and turn.state.interview == resumed.name:
+        reask(turn, resumed)  # the interview the form paused goes on where it stood

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import phonenumbers
 
+from handlers.conversation.dates import parse_day, parse_moment
 from handlers.conversation.messages import Button, Incoming, Request
 from handlers.conversation.turn import Turn
 from storage.crypto import mask_id_number, mask_phone
@@ -187,9 +188,6 @@ class YesNo:
         return turn.t("common.yes" if value == "yes" else "common.no")
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
-
-
 @dataclass(frozen=True)
 class Day:
     """A calendar date; `past_only` refuses a date after today (for 'when did it happen')."""
@@ -204,13 +202,7 @@ class Day:
         text = _typed(incoming, required=False)
         if isinstance(text, Rejected):
             return text
-        parsed: date | None = None
-        for fmt in _DATE_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt).date()
-                break
-            except ValueError:
-                continue
+        parsed = parse_day(text)
         if parsed is None:
             return Rejected("input.date_invalid")
         if self.past_only and parsed > today:
@@ -393,4 +385,29 @@ class Address:
     def show(self, turn: Turn, value: Any) -> str:
         if isinstance(value, dict):
             return turn.t("input.location_show", lat=f"{value['lat']:.5f}", lon=f"{value['lon']:.5f}")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A date and time ahead, within a year (a mediation session): '2026-12-03 09:30', '12月3日 下午3点', '12-03'."""
+
+    request: Request | None = None
+
+    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
+        text = _typed(incoming)
+        if isinstance(text, Rejected):
+            return Rejected("desk.when_invalid")
+        local_now = turn.local(turn.now)
+        moment = parse_moment(text, local_now)
+        if moment is None:
+            return Rejected("desk.when_invalid")
+        if moment <= local_now or moment > local_now + timedelta(days=366):
+            return Rejected("desk.when_past")
+        return Accepted(moment.strftime("%Y-%m-%d %H:%M"))
+
+    def buttons(self, turn: Turn) -> list[list[Button]]:
+        return []
+
+    def show(self, turn: Turn, value: Any) -> str:
         return str(value)

@@ -4,7 +4,7 @@ and help. Every capability returns here, so it lives below them all."""
 from __future__ import annotations
 
 from handlers.conversation import engine
-from handlers.conversation.engine import Interview
+from handlers.conversation.interview import Interview
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.turn import Turn
 
@@ -18,6 +18,6 @@ def main_menu(turn: Turn, lead: str | None = None) -> Reply:
     rows.extend(tuple(cells[i : i + 2]) for i in range(0, len(cells), 2))
     rows.append((turn.button("menu.guide", "guide:home"), turn.button("menu.subscribe", "sub:show")))
     rows.append((turn.button("menu.status", "menu:status"), turn.button("menu.lang", "menu:lang")))
-    rows.append((turn.button("menu.help", "menu:help"),))
+    rows.append((turn.button("menu.help", "help:show"),))
     text = turn.t("menu.title")
     return Reply(text=f"{lead}\n\n{text}" if lead else text, buttons=tuple(rows))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.conversation.engine import Interview
+from handlers.conversation.interview import Interview
 from handlers.interviews import concern, dispute, relief, service
 from handlers.interviews.concern import CONCERN
 from handlers.interviews.dispute import DISPUTE

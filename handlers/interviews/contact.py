@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.conversation.engine import Answers, Step
 from handlers.conversation.inputs import Phone, options_from
+from handlers.conversation.interview import Answers, Step
 
 CONTACT_TIMES = ("any", "morning", "afternoon", "evening", "weekend")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import groupby
 
-from handlers.conversation.engine import Interview, Step, label_of
+from handlers.conversation.engine import label_of
+from handlers.conversation.interview import Interview, Step
 
 Label = Callable[[str], str]
 Exit = tuple[str, str | None]  # a node, and the label of the edge that leaves it

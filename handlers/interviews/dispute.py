@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT, Answers, Interview, Step
+from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Media, Text, options_from
+from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.places import COUNTY_CHOICE, TownshipChoice, has_townships, township_of
 from handlers.conversation.turn import Turn
 from handlers.interviews.contact import CONTACT_TIME, PHONE, details

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT, Answers, Interview, Step, if_
+from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import IdNumber, Text, YesNo, options_from
+from handlers.conversation.interview import Answers, Interview, Step, if_
 from handlers.conversation.places import COUNTY_CHOICE
 from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details

@@ -3,8 +3,9 @@ impaired citizens — what help, where, when."""
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT, Answers, Interview, Step
+from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Address, Text, options_from
+from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.places import COUNTY_CHOICE
 from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details

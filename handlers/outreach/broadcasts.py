@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from handlers.conversation import engine
+from handlers.conversation.buttons import Data, data
 from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.outbox import PRIORITY_ALERT
@@ -30,6 +31,7 @@ from handlers.outreach.rules import (
 from handlers.tickets.policy import Action, actor_for
 from storage.models import Broadcast
 
+PREFIX = "bc"
 LISTED = 10
 
 
@@ -39,12 +41,6 @@ async def compose(turn: Turn, args: str = "") -> None:
         turn.reply(main_menu(turn, lead=turn.t("broadcast.not_admin")))
         return
     engine.begin(turn, COMPOSE)
-
-
-async def _locked(turn: Turn, raw_id: str) -> Broadcast | None:
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        return None
-    return await turn.uow.broadcasts.get_for_update(int(raw_id))
 
 
 def _approval_request(
@@ -58,8 +54,8 @@ def _approval_request(
         photo=photo_for(broadcast, channel) if channel else None,
         buttons=(
             (
-                Button(translator(locale, "broadcast.approve"), f"bc:approve:{broadcast.id}"),
-                Button(translator(locale, "broadcast.reject"), f"bc:reject:{broadcast.id}"),
+                Button(translator(locale, "broadcast.approve"), data(PREFIX, "approve", broadcast.id)),
+                Button(translator(locale, "broadcast.reject"), data(PREFIX, "reject", broadcast.id)),
             ),
         ),
     )
@@ -88,7 +84,7 @@ async def request_approval(turn: Turn, broadcast: Broadcast) -> None:
             priority=PRIORITY_ALERT,
         )
     lead = turn.t("broadcast.requested", id=broadcast.id, count=asked) if asked else turn.t("broadcast.no_approver")
-    turn.reply(Reply(text=lead, buttons=((turn.button("broadcast.cancel", f"bc:cancel:{broadcast.id}"),),)))
+    turn.reply(Reply(text=lead, buttons=((turn.button("broadcast.cancel", data(PREFIX, "cancel", broadcast.id)),),)))
 
 
 async def _tell_author(turn: Turn, broadcast: Broadcast, msgid: str) -> None:
@@ -157,20 +153,20 @@ async def show_list(turn: Turn, args: str = "") -> None:
         row: list[Button] = []
         own = broadcast.author_person_id == turn.person.id
         if broadcast.status == DRAFT and own:
-            row.append(turn.button("broadcast.request", f"bc:request:{broadcast.id}"))
+            row.append(turn.button("broadcast.request", data(PREFIX, "request", broadcast.id)))
         if broadcast.status == AWAITING and not own:
-            row.append(turn.button("broadcast.approve", f"bc:approve:{broadcast.id}"))
-            row.append(turn.button("broadcast.reject", f"bc:reject:{broadcast.id}"))
+            row.append(turn.button("broadcast.approve", data(PREFIX, "approve", broadcast.id)))
+            row.append(turn.button("broadcast.reject", data(PREFIX, "reject", broadcast.id)))
         if broadcast.status in CANCELLABLE and own:
-            row.append(turn.button("broadcast.cancel", f"bc:cancel:{broadcast.id}"))
+            row.append(turn.button("broadcast.cancel", data(PREFIX, "cancel", broadcast.id)))
         turn.reply(Reply(text="\n".join(lines), buttons=(tuple(row),) if row else ()))
 
 
-async def act(turn: Turn, arg: str) -> None:
+async def on_button(turn: Turn, pressed: Data) -> None:
     """Buttons `bc:request|approve|reject|cancel:<id>`. To anyone but an admin, every id looks unknown."""
-    verb, _, raw_id = arg.partition(":")
+    verb, broadcast_id = pressed.part(0), pressed.id(1)
     admin = await may(turn.uow, turn.person.id, Action.BROADCAST)
-    broadcast = await _locked(turn, raw_id) if admin else None
+    broadcast = await turn.uow.broadcasts.get_for_update(broadcast_id) if admin and broadcast_id else None
     if broadcast is None:
         turn.reply(main_menu(turn, lead=turn.t("input.stale_button")))
         return

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.conversation.engine import Answers, Interview, Step
+from handlers.conversation.buttons import data
 from handlers.conversation.inputs import Accepted, Choice, Media, Option, Parsed, Rejected, Text, options_from
+from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.places import COUNTIES
 from handlers.conversation.turn import Turn
@@ -77,8 +78,8 @@ def preview(turn: Turn, broadcast: Broadcast, audience: int) -> list[Reply]:
         shown.append(citizen_message(turn.translator, broadcast, "en", channel))
     facts = describe(turn.translator, turn.locale, broadcast, turn.rules.zone, audience)
     buttons = (
-        (turn.button("broadcast.request", f"bc:request:{broadcast.id}"),),
-        (turn.button("broadcast.cancel", f"bc:cancel:{broadcast.id}"),),
+        (turn.button("broadcast.request", data("bc", "request", broadcast.id)),),
+        (turn.button("broadcast.cancel", data("bc", "cancel", broadcast.id)),),
     )
     lead = turn.t("broadcast.preview_lead")
     return [Reply(text=lead), *shown, Reply(text=f"{facts}\n\n{turn.t('broadcast.draft_hint')}", buttons=buttons)]

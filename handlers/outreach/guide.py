@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from handlers.conversation.buttons import Data, data
 from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.places import COUNTIES
@@ -16,6 +17,7 @@ from handlers.outreach.search import Hit, Vocabulary, index_terms, rank
 from storage.models import GuideEntry, GuideWord
 from storage.uow import Database, UnitOfWork
 
+PREFIX = "guide"
 LANGUAGES: Mapping[str, str] = {"zh": "zh_CN", "en": "en"}  # data-file table → locale
 REQUIRED = ("title", "what", "unit")
 CARD_FIELDS = ("title", "what", "unit", "place", "address", "hours", "access")
@@ -177,7 +179,7 @@ def open_button(turn: Turn, entry: GuideEntry) -> Button | None:
     interview = INTERVIEWS.get(name)
     if interview is None:
         return None
-    return turn.button("guide.card.open", f"menu:{name}", title=turn.t(interview.title))
+    return turn.button("guide.card.open", data("menu", name), title=turn.t(interview.title))
 
 
 def card(turn: Turn, entry: GuideEntry) -> Reply:
@@ -201,9 +203,9 @@ async def home(turn: Turn) -> None:
     if not rows:
         turn.reply(main_menu(turn, lead=turn.t("guide.empty")))
         return
-    cells = [Button(row.phrase, f"guide:c:{row.group}") for row in rows]
+    cells = [Button(row.phrase, data(PREFIX, "c", row.group)) for row in rows]
     buttons = [tuple(cells[i : i + 2]) for i in range(0, len(cells), 2)]
-    buttons.append((turn.button("guide.menu", "guide:menu"),))
+    buttons.append((turn.button("guide.menu", data(PREFIX, "menu")),))
     turn.reply(Reply(text=turn.t("guide.home"), buttons=tuple(buttons)))
 
 
@@ -213,9 +215,9 @@ async def show_category(turn: Turn, code: str) -> None:
         await home(turn)
         return
     buttons: list[tuple[Button, ...]] = [
-        (Button(_text(turn, e).get("title", e.code)[:60], f"guide:e:{e.code}"),) for e in entries
+        (Button(_text(turn, e).get("title", e.code)[:60], data(PREFIX, "e", e.code)),) for e in entries
     ]
-    buttons.append((turn.button("guide.back", "guide:home"), turn.button("guide.menu", "guide:menu")))
+    buttons.append((turn.button("guide.back", data(PREFIX, "home")), turn.button("guide.menu", data(PREFIX, "menu"))))
     turn.reply(Reply(text=turn.t("guide.category"), buttons=tuple(buttons)))
 
 
@@ -225,8 +227,17 @@ async def show_entry(turn: Turn, code: str) -> None:
         await home(turn)
         return
     shown = card(turn, entry)
-    rows = (*shown.buttons, (turn.button("guide.back", "guide:home"), turn.button("guide.menu", "guide:menu")))
+    rows = (
+        *shown.buttons,
+        (turn.button("guide.back", data(PREFIX, "home")), turn.button("guide.menu", data(PREFIX, "menu"))),
+    )
     turn.reply(Reply(text=shown.text, buttons=rows))
+
+
+async def take_text(turn: Turn) -> bool:
+    """Free text outside an interview that reads like a search gets the guide's cards, then the menu."""
+    text = turn.incoming.text
+    return bool(text) and turn.incoming.choice is None and await answer_query(turn, str(text))
 
 
 async def answer_query(turn: Turn, text: str) -> bool:
@@ -241,9 +252,9 @@ async def answer_query(turn: Turn, text: str) -> bool:
     return True
 
 
-async def act(turn: Turn, arg: str) -> None:
+async def on_button(turn: Turn, pressed: Data) -> None:
     """Buttons `guide:home`, `guide:c:<category>`, `guide:e:<entry>`, `guide:menu`."""
-    kind, _, value = arg.partition(":")
+    kind, value = pressed.part(0), pressed.rest(1)
     if kind == "c":
         await show_category(turn, value)
     elif kind == "e":

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from handlers.conversation.buttons import data
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
 from handlers.tickets.policy import Action, actor_for, allows
@@ -14,6 +15,7 @@ from storage.models import Broadcast
 from storage.uow import UnitOfWork
 
 # Anti-fraud, minors' protection, food safety, labour rights, traffic safety, marriage and family, the elderly.
+SUBSCRIBE_PREFIX: Final = "sub"  # subscription buttons: sub:<verb>[:<value>]
 TOPICS: Final = ("anti_fraud", "minors", "food_safety", "labour", "traffic", "family", "elderly")
 
 DRAFT: Final = "draft"
@@ -74,7 +76,8 @@ def text_for(broadcast: Broadcast, locale: str) -> str:
 
 def unsubscribe_button(translator: Translator, locale: str, topic: str) -> Button:
     return Button(
-        translator(locale, "broadcast.unsubscribe", topic=translator(locale, f"topic.{topic}")), f"sub:off:{topic}"
+        translator(locale, "broadcast.unsubscribe", topic=translator(locale, f"topic.{topic}")),
+        data(SUBSCRIBE_PREFIX, "off", topic),
     )
 
 

@@ -5,10 +5,12 @@ Nobody is broadcast to without a subscription row they made themselves; a citize
 
 from __future__ import annotations
 
+from handlers.conversation.buttons import Data, data
 from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.places import COUNTIES
 from handlers.conversation.turn import Turn
+from handlers.outreach.rules import SUBSCRIBE_PREFIX as PREFIX
 from handlers.outreach.rules import TOPICS
 
 
@@ -19,15 +21,17 @@ def toggles(turn: Turn, topics: set[str], county: str | None, lead: str | None =
     parts.append(turn.t("subscribe.title", county=place))
     cells = [
         turn.button(
-            "subscribe.on" if topic in topics else "subscribe.off", f"sub:t:{topic}", topic=turn.t(f"topic.{topic}")
+            "subscribe.on" if topic in topics else "subscribe.off",
+            data(PREFIX, "t", topic),
+            topic=turn.t(f"topic.{topic}"),
         )
         for topic in TOPICS
     ]
     rows = [tuple(cells[i : i + 2]) for i in range(0, len(cells), 2)]
-    rows.append((turn.button("subscribe.choose_county", "sub:county"),))
-    last = [turn.button("subscribe.done", "sub:done")]
+    rows.append((turn.button("subscribe.choose_county", data(PREFIX, "county")),))
+    last = [turn.button("subscribe.done", data(PREFIX, "done"))]
     if topics:
-        last.insert(0, turn.button("subscribe.stop_all", "sub:stop"))
+        last.insert(0, turn.button("subscribe.stop_all", data(PREFIX, "stop")))
     rows.append(tuple(last))
     return Reply(text="\n\n".join(parts), buttons=tuple(rows))
 
@@ -60,7 +64,7 @@ async def unsubscribe(turn: Turn, topic: str) -> None:
     turn.reply(
         Reply(
             text=turn.t("subscribe.unsubscribed", topic=turn.t(f"topic.{topic}")),
-            buttons=((turn.button("subscribe.manage", "sub:show"), turn.button("guide.menu", "guide:menu")),),
+            buttons=((turn.button("subscribe.manage", data(PREFIX, "show")), turn.button("guide.menu", "guide:menu")),),
         )
     )
 
@@ -71,7 +75,7 @@ async def stop_all(turn: Turn, args: str = "") -> None:
 
 
 def county_menu(turn: Turn) -> Reply:
-    cells = [Button(turn.t(f"county.{code}"), f"sub:c:{code}") for code in COUNTIES]
+    cells = [Button(turn.t(f"county.{code}"), data(PREFIX, "c", code)) for code in COUNTIES]
     rows = [tuple(cells[i : i + 3]) for i in range(0, len(cells), 3)]
     rows.append((turn.button("subscribe.county_all", "sub:c:all"),))
     return Reply(text=turn.t("subscribe.county_question"), buttons=tuple(rows))
@@ -85,9 +89,9 @@ async def set_county(turn: Turn, code: str) -> None:
     await show(turn, lead=turn.t("subscribe.county_set"))
 
 
-async def act(turn: Turn, arg: str) -> None:
+async def on_button(turn: Turn, pressed: Data) -> None:
     """Buttons `sub:show|t:<topic>|off:<topic>|county|c:<county>|stop|done`."""
-    kind, _, value = arg.partition(":")
+    kind, value = pressed.part(0), pressed.rest(1)
     if kind == "t":
         await toggle(turn, value)
     elif kind == "off":

@@ -146,21 +146,10 @@ GENERAL_RULES: Final[dict[Action, GeneralRule]] = {
 }
 
 
-# The staff commands a chat menu offers, by the action each one needs: a menu never offers what the policy refuses.
-STAFF_COMMANDS: Final[dict[str, Action]] = {
-    "duty": Action.DUTY,
-    "overview": Action.OVERVIEW,
-    "invite": Action.INVITE,
-    "broadcast": Action.BROADCAST,
-    "broadcasts": Action.BROADCAST,
-}
-
-
-def staff_commands(role: str) -> tuple[str, ...]:
-    """The extra commands of a staff role (an unknown role gets an officer's)."""
+def staff_actor(role: str) -> Actor:
+    """A stand-in officer of `role` (an unknown role gets an officer's), to ask what that role may do in general."""
     known = role if role in Role.__members__.values() else Role.OFFICER
-    actor = Actor(person_id=0, officer_id=0, unit_id=0, role=Role(known))
-    return tuple(name for name, action in STAFF_COMMANDS.items() if allows(actor, action))
+    return Actor(person_id=0, officer_id=0, unit_id=0, role=Role(known))
 
 
 def allows(actor: Actor, action: Action, ticket: Ticket | None = None) -> bool:

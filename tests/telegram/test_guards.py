@@ -80,7 +80,7 @@ async def test_citizen_menus_per_language_and_a_staff_menu_after_join(
     zh = fake.command_descriptions(language_code="zh")
     en = fake.command_descriptions(language_code="en")
     assert list(zh) == list(en) and {"start", "menu", "status", "help", "cancel"} <= set(zh)
-    assert zh["status"] == t("zh_CN", "telegram.command.status") and en["status"] == t("en", "telegram.command.status")
+    assert zh["status"] == t("zh_CN", "command.status") and en["status"] == t("en", "command.status")
     assert fake.commands_for() == list(zh)  # the default for any other language
     assert "duty" not in zh
 
@@ -99,7 +99,7 @@ async def test_citizen_menus_per_language_and_a_staff_menu_after_join(
     await fake.wait_until(lambda: bool(fake.commands_for(scope)), 10)
     staff = fake.command_descriptions(scope)
     assert {"duty", "overview", "start", "status"} <= set(staff) and "broadcast" not in staff
-    assert staff["duty"] == t("en", "telegram.command.duty")
+    assert staff["duty"] == t("en", "command.duty")
     assert fake.commands_for(scope, "zh") == []  # one menu for the chat, in the officer's language
 
 

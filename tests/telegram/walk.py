@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.conversation.engine import Interview, Step
 from handlers.conversation.i18n import Translator
 from handlers.conversation.inputs import Media, Phone
+from handlers.conversation.interview import Interview, Step
 from handlers.interviews.dispute import DISPUTE
 from tests.telegram.fake_api import FakeUser, Sent
 

@@ -8,29 +8,24 @@ from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from handlers.conversation.i18n import SUPPORTED, Translator
-from handlers.tickets import policy
+from handlers.router import menu_for
 
 log = logging.getLogger(__name__)
 
-CITIZEN = ("start", "menu", "status", "guide", "subscribe", "lang", "help", "cancel", "back")
 LANGUAGE_CODE = {"zh_CN": "zh", "en": "en"}  # Telegram keys menus by two-letter ISO 639-1 codes
 
 
 def commands_for(translator: Translator, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [
-        BotCommand(command=name, description=translator(locale, f"telegram.command.{name}")[:256]) for name in names
-    ]
-
-
-def staff_commands(role: str) -> tuple[str, ...]:
-    return CITIZEN + tuple(name for name in policy.staff_commands(role) if name not in CITIZEN)
+    return [BotCommand(command=name, description=translator(locale, f"command.{name}")[:256]) for name in names]
 
 
 async def publish_citizen_menu(bot: Bot, translator: Translator) -> None:
-    await bot.set_my_commands(commands_for(translator, translator.default, CITIZEN), scope=BotCommandScopeDefault())
+    await bot.set_my_commands(
+        commands_for(translator, translator.default, menu_for(None)), scope=BotCommandScopeDefault()
+    )
     for locale in SUPPORTED:
         await bot.set_my_commands(
-            commands_for(translator, locale, CITIZEN),
+            commands_for(translator, locale, menu_for(None)),
             scope=BotCommandScopeDefault(),
             language_code=LANGUAGE_CODE[locale],
         )
@@ -42,4 +37,4 @@ async def publish_chat_menu(bot: Bot, translator: Translator, chat_id: str, role
     if role is None:
         await bot.delete_my_commands(scope=scope)
         return
-    await bot.set_my_commands(commands_for(translator, locale, staff_commands(role)), scope=scope)
+    await bot.set_my_commands(commands_for(translator, locale, menu_for(role)), scope=scope)
