@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +21,7 @@ from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
-from bot.sender import OutboxSender, Transport
+from bot.sender import STOP_GRACE, OutboxSender, Transport
 from handlers import followups
 from handlers.desk import Desk, Handled
 from handlers.emergency import parse_words
@@ -214,7 +215,9 @@ async def serve(settings: Settings) -> None:
     # otherwise walk every aiogram and SQLAlchemy class again (tens of milliseconds, on whatever reply is running).
     gc.collect()
     gc.freeze()
-    runner = web.AppRunner(services.app, access_log=None)
+    # A stop gives the requests in flight this long to finish (a webhook's turn, a web chat message); sockets and
+    # long polls are told to go (WebChat.shutdown), so nothing holds the stop for a minute.
+    runner = web.AppRunner(services.app, access_log=None, shutdown_timeout=STOP_GRACE)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
@@ -242,15 +245,19 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        # In this order: take no new work (polling ends with the batch in hand, the HTTP server lets the requests
+        # in flight finish), stop the clocks, then let the sender finish or settle what is on its way.
+        stopping = time.monotonic()
         if services.telegram is not None:
-            await services.telegram.stop()
+            await services.telegram.stop(STOP_GRACE)
+        await runner.cleanup()
         if services.followups is not None:
             await services.followups.stop()
         await broadcasts.stop()
-        await services.sender.stop()
+        await services.sender.stop(STOP_GRACE)
         if services.telegram is not None:
             await services.telegram.close()
         if services.wechat is not None:
             await services.wechat.close()
-        await runner.cleanup()
         await services.db.dispose()
+        log.info("stopped in %.1fs", time.monotonic() - stopping)

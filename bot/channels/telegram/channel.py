@@ -103,6 +103,8 @@ class TelegramChannel:
         self._jobs: set[asyncio.Task[None]] = set()  # menu refreshes in flight
         self._offset: int | None = None
         self._acknowledged: int | None = None
+        self._stopping = False
+        self._handling = False  # a polled batch is being handled
 
     # ---- wiring
 
@@ -117,7 +119,12 @@ class TelegramChannel:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._register(), name="telegram-register"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 3.0) -> None:
+        """Take no more updates. A batch being handled finishes first (within `grace`), so its replies reach the
+        sender before it stops and its offset is confirmed; a long poll that is only waiting is cut at once."""
+        self._stopping = True
+        if self._handling:
+            await asyncio.wait([t for t in self._tasks if not t.done()], timeout=grace)
         for task in [*self._tasks, *self._jobs]:
             task.cancel()
         for task in [*self._tasks, *self._jobs]:
@@ -320,11 +327,17 @@ class TelegramChannel:
             self._acknowledged = self._offset
             if not updates and not unreadable:
                 continue
-            next_offset, complete = await self.handle_batch(updates)
+            self._handling = True
+            try:
+                next_offset, complete = await self.handle_batch(updates)
+            finally:
+                self._handling = False
             if complete and unreadable:
                 next_offset = max(next_offset or 0, max(unreadable) + 1)
             if next_offset is not None:
                 self._offset = next_offset
+            if self._stopping:
+                return
             if not complete:
                 await asyncio.sleep(2.0)  # the database is down: ask again (the same updates) in a moment
 
