@@ -7,6 +7,7 @@ import asyncio
 import logging
 import tomllib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -91,7 +92,7 @@ class FollowUpScheduler:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,  # a late tick is better than a skipped one
-            next_run_time=self.clock(),
+            next_run_time=datetime.now(UTC),  # APScheduler keeps real time; the desk's clock may be a test's
         )
         self.scheduler.add_job(
             self.morning,
