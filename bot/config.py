@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     webchat_max_body: int = 512 * 1024  # 100 000 characters must reach the step to be refused politely
     webchat_max_upload: int = 10 * 1024 * 1024  # one photo or voice note, bytes
     webchat_max_uploads: int = 30  # files one web chat session may upload in all (disk is not a free-for-all)
+    webchat_address_uploads: int = 60  # files one client address may upload a day, whatever its sessions
+    webchat_address_upload_bytes: int = 200 * 1024 * 1024  # and bytes a day
+    webchat_upload_total_bytes: int = 2 * 1024**3  # bytes of uploads no ticket holds yet, everyone's together
+    request_deadline: float = 5.0  # seconds a web chat message or webhook update waits for the database, then 503
     webchat_trusted_proxies: str = ""  # comma-separated proxy addresses/networks whose X-Forwarded-For is believed
     sender_interval: float = 0.5
     office_hours: str = "08:30-12:00,14:00-17:30"  # working periods of a working day, local time

@@ -139,6 +139,21 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
+class Upload(Base):
+    """A file a web chat citizen uploaded: whose chat, from which address (a keyed hash), how big. The quotas per
+    chat, per address and overall count these rows; a file no ticket holds after a day is removed with its row."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_address_created", "address", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(48), unique=True)
+    address: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    attached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a ticket holds it: kept
+
+
 class Unit(Base):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
