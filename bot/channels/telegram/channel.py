@@ -217,7 +217,7 @@ class TelegramChannel:
                 await self._slow_down(received)
             else:
                 await self._take(received)
-        except Exception:
+        except BaseException:  # an outage, or the webhook's deadline cancelling the turn
             self._uncommitted[key] = throttled
             while len(self._uncommitted) > MAX_UNCOMMITTED:
                 del self._uncommitted[next(iter(self._uncommitted))]
@@ -294,7 +294,10 @@ class TelegramChannel:
         if isinstance(update, int):
             return web.json_response({})  # unreadable, logged: taken, so Telegram does not hold the queue for it
         try:
-            await self.process(update)
+            # A database that does not answer gets the update a 503 within the deadline: Telegram delivers it again
+            # (and holds the chat's later updates) instead of every webhook connection hanging on it.
+            async with asyncio.timeout(self.settings.request_deadline):
+                await self.process(update)
         except Exception as error:
             log.error(
                 "telegram: update %d not committed (%s); Telegram will deliver it again",
