@@ -97,22 +97,17 @@ async def test_forged_and_hostile_pushes_change_nothing(rig_factory: RigFactory,
         body = pusher.body(xml, params)
         params["msg_signature"] = signature(TOKEN, params["timestamp"], params["nonce"], "tampered")
         cases["wrong msg_signature"] = (body, params, 403)
-        params = signed()
-        other = WeChatCrypto(TOKEN, rig.aes_key, "wx0ther0app0id00000")  # the right key, another account's AppID
-        sealed = other.encrypt_message(xml, params["nonce"], params["timestamp"])
-        encrypted = sealed.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
-        params.update(
-            encrypt_type="aes", msg_signature=signature(TOKEN, params["timestamp"], params["nonce"], encrypted)
-        )
-        cases["wrong AppID"] = (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode(), params, 403)
-        params = signed()
-        stranger = WeChatCrypto(TOKEN, new_aes_key(), APP_ID)  # our AppID, a key that is not ours
-        sealed = stranger.encrypt_message(xml, params["nonce"], params["timestamp"])
-        encrypted = sealed.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
-        params.update(
-            encrypt_type="aes", msg_signature=signature(TOKEN, params["timestamp"], params["nonce"], encrypted)
-        )
-        cases["wrong key"] = (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode(), params, 403)
+        for name, crypto in (
+            ("wrong AppID", WeChatCrypto(TOKEN, rig.aes_key, "wx0ther0app0id00000")),  # our key, another account
+            ("wrong key", WeChatCrypto(TOKEN, new_aes_key(), APP_ID)),  # our AppID, a key that is not ours
+        ):
+            params = signed()
+            sealed = crypto.encrypt_message(xml, params["nonce"], params["timestamp"])
+            encrypted = sealed.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
+            params.update(
+                encrypt_type="aes", msg_signature=signature(TOKEN, params["timestamp"], params["nonce"], encrypted)
+            )
+            cases[name] = (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode(), params, 403)
         params = signed()
         cases["plain text to a safe-mode account"] = (xml.encode(), params, 403)
     else:
