@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`."""
+"""Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`,
+`wechat menu [FILE]`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     guide_actions = guide.add_subparsers(dest="action", required=True)
     guide_load = guide_actions.add_parser("load", help="replace the guide with the entries of a TOML file")
     guide_load.add_argument("file", type=Path)
+    wechat = commands.add_parser("wechat", help="the WeChat Official Account")
+    wechat_actions = wechat.add_subparsers(dest="action", required=True)
+    wechat_menu = wechat_actions.add_parser("menu", help="create the custom menu (default demo/wechat_menu.toml)")
+    wechat_menu.add_argument("file", type=Path, nargs="?")
     return parser
 
 
@@ -107,6 +112,33 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_database
+    from bot.channels.wechat.api import WeChatApi, WeChatError
+    from bot.channels.wechat.menu import MenuDataError, load_menu
+
+    if not settings.wechat_app_id or settings.wechat_app_secret is None:
+        print("error: set WECHAT_APP_ID and WECHAT_APP_SECRET", file=sys.stderr)
+        return 1
+    try:
+        menu = load_menu(args.file or settings.wechat_menu_file)
+    except MenuDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    db = open_database(settings)
+    api = WeChatApi(db, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret.get_secret_value())
+    try:
+        await api.create_menu(menu)
+    except WeChatError as error:
+        print(f"error: WeChat refused the menu: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await api.close()
+        await db.dispose()
+    print(f"menu created: {len(menu['button'])} buttons")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -126,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "invite":
         _upgrade(settings)
         return asyncio.run(_invite(settings, args))
+    if command == "wechat":
+        _upgrade(settings)
+        return asyncio.run(_wechat_menu(settings, args))
     if command == "units":
         _upgrade(settings)
         return asyncio.run(_units(settings, args))

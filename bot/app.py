@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +21,7 @@ from bot.channels.webchat import WebChat
 from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
-from bot.sender import OutboxSender, Transport
+from bot.sender import STOP_GRACE, OutboxSender, Transport
 from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
@@ -31,6 +32,7 @@ from storage.uow import Database
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.wechat import WeChatChannel
 
 log = logging.getLogger("shishi")
 
@@ -114,6 +116,7 @@ class Services:
     background: list[Any] = field(default_factory=list)
     followups: FollowUpScheduler | None = None
     telegram: TelegramChannel | None = None
+    wechat: WeChatChannel | None = None
 
 
 def polite_errors(translator: Translator) -> Any:
@@ -160,6 +163,13 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         telegram = TelegramChannel(desk, db, translator, settings, signing_secret=db.cipher.hash_key)
         transports.append(telegram.transport)
         telegram.install(app)
+    wechat = None
+    if settings.wechat_token is not None and settings.wechat_app_id:
+        from bot.channels.wechat import WeChatChannel
+
+        wechat = WeChatChannel(desk, db, translator, settings, clock=clock)
+        transports.append(wechat.transport)
+        wechat.install(app)
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -187,7 +197,11 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         telegram.send_now = partial(sender.send_now, telegram.transport.channel)
         telegram.wake = partial(sender.wake, telegram.transport.channel)
         telegram.on_handled.append(partial(wake_for, sender))
-    services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram)
+    if wechat is not None:
+        wechat.send_now = partial(sender.send_now, wechat.transport.channel)
+        wechat.wake = partial(sender.wake, wechat.transport.channel)
+        wechat.on_handled.append(partial(wake_for, sender))
+    services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram, wechat=wechat)
     services.followups = ticker
     return services
 
@@ -200,7 +214,9 @@ async def serve(settings: Settings) -> None:
     # otherwise walk every aiogram and SQLAlchemy class again (tens of milliseconds, on whatever reply is running).
     gc.collect()
     gc.freeze()
-    runner = web.AppRunner(services.app, access_log=None)
+    # A stop gives the requests in flight this long to finish (a webhook's turn, a web chat message); sockets and
+    # long polls are told to go (WebChat.shutdown), so nothing holds the stop for a minute.
+    runner = web.AppRunner(services.app, access_log=None, shutdown_timeout=STOP_GRACE)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
@@ -228,13 +244,19 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        # In this order: take no new work (polling ends with the batch in hand, the HTTP server lets the requests
+        # in flight finish), stop the clocks, then let the sender finish or settle what is on its way.
+        stopping = time.monotonic()
         if services.telegram is not None:
-            await services.telegram.stop()
+            await services.telegram.stop(STOP_GRACE)
+        await runner.cleanup()
         if services.followups is not None:
             await services.followups.stop()
         await broadcasts.stop()
-        await services.sender.stop()
+        await services.sender.stop(STOP_GRACE)
         if services.telegram is not None:
             await services.telegram.close()
-        await runner.cleanup()
+        if services.wechat is not None:
+            await services.wechat.close()
         await services.db.dispose()
+        log.info("stopped in %.1fs", time.monotonic() - stopping)

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
     telegram_user_rate: float = 1.0  # updates per second per Telegram user, sustained; more gets one polite notice
     telegram_user_burst: int = 20
     telegram_poll_timeout: int = 25  # seconds a getUpdates long poll may wait
+    wechat_token: SecretStr | None = None  # the Token of the server configuration (服务器配置)
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_encoding_aes_key: SecretStr | None = None  # 43 characters; set: safe mode (compatible mode accepted)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_passive_budget: float = 4.0  # seconds a turn may take and still answer in the HTTP response
+    wechat_timestamp_window: int = 300  # seconds a push's signed timestamp may be off
+    wechat_max_body: int = 64 * 1024  # bytes of one push; a WeChat message is a few hundred
+    wechat_notices_file: Path | None = None  # subscription notification templates; default demo/wechat.toml
+    wechat_menu_file: Path | None = None  # the custom menu; default demo/wechat_menu.toml
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     shishi_data_dir: Path = Path("./data")
@@ -39,6 +49,10 @@ class Settings(BaseSettings):
     webchat_max_body: int = 512 * 1024  # 100 000 characters must reach the step to be refused politely
     webchat_max_upload: int = 10 * 1024 * 1024  # one photo or voice note, bytes
     webchat_max_uploads: int = 30  # files one web chat session may upload in all (disk is not a free-for-all)
+    webchat_address_uploads: int = 60  # files one client address may upload a day, whatever its sessions
+    webchat_address_upload_bytes: int = 200 * 1024 * 1024  # and bytes a day
+    webchat_upload_total_bytes: int = 2 * 1024**3  # bytes of uploads no ticket holds yet, everyone's together
+    request_deadline: float = 5.0  # seconds a web chat message or webhook update waits for the database, then 503
     webchat_trusted_proxies: str = ""  # comma-separated proxy addresses/networks whose X-Forwarded-For is believed
     sender_interval: float = 0.5
     office_hours: str = "08:30-12:00,14:00-17:30"  # working periods of a working day, local time

@@ -31,6 +31,11 @@ class Transport(Protocol):
     def busy_recipients(self) -> Sequence[str]: ...
 
 
+# A transport may also have `hurry()`: called when the process stops, after which it starts no new request and
+# answers the rows not yet on their way with RetryAfter(0), so the requests already in flight finish and settle.
+STOP_GRACE = 3.0  # seconds a stop waits for requests in flight, then for their outcomes to be settled
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -50,6 +55,7 @@ class OutboxSender:
         self._direct: set[asyncio.Task[None]] = set()  # replies a channel took to send at once
         self._outcomes: list[tuple[int, Outcome]] = []  # sent, not yet settled
         self._settling: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self, channel: str | None = None) -> None:
         for name, event in self._wake.items():
@@ -66,7 +72,10 @@ class OutboxSender:
         task.add_done_callback(self._direct.discard)
 
     async def _send(self, transport: Transport, batch: Sequence[Delivery]) -> None:
-        self._outcomes.extend(await self._deliver(transport, batch))
+        outcomes = await self._deliver(transport, batch)
+        # Only now look up the list: `_settle_all` swaps it while the sends are on their way, and outcomes put in
+        # the swapped-out list would never be settled (the rows would be sent again when their lease ends).
+        self._outcomes.extend(outcomes)
         if self._settling is None or self._settling.done():
             self._settling = asyncio.create_task(self._settle_all(), name="settle")
 
@@ -88,17 +97,30 @@ class OutboxSender:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(t), name=f"sender-{t.channel}") for t in self.transports]
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._direct:
-            await asyncio.wait(list(self._direct), timeout=10)
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Claim nothing more; let the requests in flight come back (new ones are not started: their rows are
+        settled as due again) and settle every outcome, so a restart sends nothing twice. Cancelling a send instead
+        would leave rows that went out marked as on their way, and they would be sent again once their lease ends."""
+        self._stopping = True
+        for transport in self.transports:
+            hurry = getattr(transport, "hurry", None)
+            if callable(hurry):
+                hurry()
+        self.wake()
+        running = [*self._tasks, *self._direct]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:  # a request that never came back: its row stays leased, as after a crash
+                log.warning("stopping: %s still sending after %.0fs, cancelled", task.get_name(), grace)
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._outcomes and (self._settling is None or self._settling.done()):
+            self._settling = asyncio.create_task(self._settle_all(), name="settle")
         if self._settling is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._settling, timeout=10)
+            try:
+                await asyncio.wait_for(self._settling, timeout=grace)
+            except Exception:
+                log.warning("stopping: %d sent rows could not be settled", len(self._outcomes))
 
     async def drain_once(self, transport: Transport) -> int:
         batch = await claim(
@@ -122,14 +144,14 @@ class OutboxSender:
 
     async def _loop(self, transport: Transport) -> None:
         wake = self._wake[transport.channel]
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.drain_once(transport)
             except Exception:
                 log.exception("%s sender: database unavailable, retrying", transport.channel)
                 sent = 0
                 await asyncio.sleep(self.interval * 4)
-            if sent:
+            if sent or self._stopping:
                 continue
             wake.clear()
             with contextlib.suppress(TimeoutError):

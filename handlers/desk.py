@@ -109,6 +109,44 @@ class Desk:
             await uow.commit()
             return Handled(duplicate=False, messages=messages, taken=[delivery(uow, row) for row in taken])
 
+    async def has_consent(self, channel: str, chat_id: str) -> bool:
+        """Whether the person of this chat agreed to the privacy notice (a channel asks before taking a file)."""
+        async with self.db.reading() as uow:
+            identity = await uow.people.identity(channel, chat_id)
+            return identity is not None and (await uow.people.get(identity.person_id)).consent_at is not None
+
+    async def record_throttled(self, incoming: Incoming, notice: str | None) -> Handled:
+        """A channel's throttle refused this update: record it as seen (a redelivery changes nothing) and queue the
+        slow-down notice `notice` (a message id) when one is due, in one transaction. Raises when the database
+        fails, so the channel does not acknowledge it and the platform delivers it again."""
+        now = self.clock()
+        async with self.db() as uow:
+            if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
+                return Handled(duplicate=True)
+            messages = []
+            if notice is not None:
+                identity = await uow.people.identity(incoming.channel, incoming.chat_id)
+                locale = (
+                    (await uow.people.get(identity.person_id)).locale
+                    if identity
+                    else self.translator.locale_for(incoming.language)
+                )
+                row = OutboxMessage(
+                    channel=incoming.channel,
+                    recipient=incoming.chat_id,
+                    payload=Reply(text=self.translator(locale, notice)).to_payload(),
+                    priority=PRIORITY_REPLY,
+                    essential=False,
+                    kind="notice",
+                    status="pending",
+                    attempts=0,
+                    not_before=now,
+                    created_at=now,
+                )
+                messages.append(await uow.outbox.enqueue(row))
+            await uow.commit()
+            return Handled(duplicate=False, messages=messages)
+
     async def _apologise(self, incoming: Incoming) -> Handled:
         now = self.clock()
         async with self.db() as uow:

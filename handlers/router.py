@@ -59,7 +59,7 @@ INCLUDED: Final[Sequence[Routes]] = (CITIZEN, HELP, OUTREACH, STAFF)
 
 COMMANDS: Final[tuple[Command, ...]] = tuple(c for routes in INCLUDED for c in routes.commands)
 _BY_NAME: Final[dict[str, CommandRun]] = {c.text: c.run for c in reversed(COMMANDS)}  # the first included wins
-_BUTTONS: Final[dict[str, ButtonRun]] = {k: v for routes in reversed(INCLUDED) for k, v in routes.buttons.items()}
+BUTTONS: Final[dict[str, ButtonRun]] = {k: v for routes in reversed(INCLUDED) for k, v in routes.buttons.items()}
 _TEXT: Final[tuple[TextHook, ...]] = tuple(hook for routes in INCLUDED for hook in routes.text)
 _FALLBACK: Final[tuple[TextHook, ...]] = tuple(hook for routes in INCLUDED for hook in routes.fallback)
 
@@ -106,7 +106,7 @@ async def dispatch(turn: Turn) -> None:
         return
     if incoming.choice is not None and ":" in incoming.choice:
         pressed = Data.read(incoming.choice)
-        button = _BUTTONS.get(pressed.prefix)
+        button = BUTTONS.get(pressed.prefix)
         if button is not None:
             if pressed.prefix not in FORM_BUTTONS:
                 _leave_form(turn)

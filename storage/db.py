@@ -14,13 +14,39 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# A database that does not answer must not hold a request, a turn or a sender loop for minutes: connecting, waiting
+# for a pooled connection and every statement have a bound (the server cancels its side of a statement too).
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 15.0
+IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # a client gone mid-transaction does not keep its row locks longer
+SQLITE_BUSY_TIMEOUT = 5.0  # another process's write (a CLI command) is waited for this long
+
+
 def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> AsyncEngine:
+    # hide_parameters: a failing statement is logged without its values (phone numbers, descriptions, sealed data).
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_timeout=CONNECT_TIMEOUT,
+            connect_args={
+                "timeout": CONNECT_TIMEOUT,
+                "command_timeout": STATEMENT_TIMEOUT,
+                "server_settings": {
+                    "statement_timeout": str(int(STATEMENT_TIMEOUT * 1000)),
+                    "idle_in_transaction_session_timeout": str(int(IDLE_IN_TRANSACTION_TIMEOUT * 1000)),
+                },
+            },
+        )
     engine = create_async_engine(
         url,
         echo=echo,
-        connect_args={"timeout": 30, "isolation_level": None},
+        hide_parameters=True,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "isolation_level": None},
         **({} if ":memory:" in url else {"pool_size": 2 if immediate else 5, "max_overflow": 8}),
     )
 
@@ -28,7 +54,7 @@ def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> As
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

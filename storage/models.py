@@ -139,6 +139,21 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
+class Upload(Base):
+    """A file a web chat citizen uploaded: whose chat, from which address (a keyed hash), how big. The quotas per
+    chat, per address and overall count these rows; a file no ticket holds after a day is removed with its row."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_address_created", "address", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(48), unique=True)
+    address: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    attached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a ticket holds it: kept
+
+
 class Unit(Base):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -363,3 +378,47 @@ class BroadcastDelivery(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     day: Mapped[str] = mapped_column(String(10))  # local date it is scheduled for, for the daily cap
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WeChatToken(Base):
+    """The WeChat access token every process shares (issue #13): one row per AppID. `version` moves with each new
+    token, so a refresh is a compare-and-set; `refreshing_until` is the lease of the one process fetching it."""
+
+    __tablename__ = "wechat_tokens"
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_sealed: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    refreshing_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WeChatWindow(Base):
+    """How long, and how many more, customer-service messages WeChat lets us send a follower (an OpenID) after their
+    last message, menu click, follow or scan."""
+
+    __tablename__ = "wechat_windows"
+    openid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    sends_left: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WeChatGrant(Base):
+    """A follower accepted a subscription-notification template: `remaining` sends (one per acceptance), or None for
+    a long-term template, which holds until they refuse it."""
+
+    __tablename__ = "wechat_grants"
+    openid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WeChatHeld(Base):
+    """An outbox row waiting for the follower to write again (their window closed, no notification granted)."""
+
+    __tablename__ = "wechat_held"
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(128), index=True)
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime)

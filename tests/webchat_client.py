@@ -50,7 +50,8 @@ class WebChatClient:
             timeout=aiohttp.ClientTimeout(total=timeout),
             headers={"Accept-Language": "zh-CN,zh;q=0.9"},
         )
-        self.cursor = 0
+        self.cursor: int | str = 0
+        self.seen: set[int] = set()
         self.transcript: list[dict[str, Any]] = []
 
     async def __aenter__(self) -> WebChatClient:
@@ -76,10 +77,11 @@ class WebChatClient:
 
     def _take(self, body: dict[str, Any]) -> None:
         for message in body.get("messages", []):
-            if message["id"] > self.cursor:
+            if message["id"] not in self.seen:
+                self.seen.add(message["id"])
                 self.transcript.append(message)
-        if isinstance(body.get("cursor"), int):
-            self.cursor = max(self.cursor, body["cursor"])
+        if isinstance(body.get("cursor"), str | int):
+            self.cursor = body["cursor"]  # opaque: the server's, handed back as it came
 
     async def post(self, body: dict[str, Any], *, key: str | None = None) -> Answer:
         payload = {"key": key or uuid.uuid4().hex, "after": self.cursor, **body}
@@ -99,7 +101,7 @@ class WebChatClient:
     async def press(self, data: str, **kw: Any) -> Answer:
         return await self.post({"choice": data}, **kw)
 
-    async def history(self, after: int = 0, wait: float = 0) -> Answer:
+    async def history(self, after: int | str = 0, wait: float = 0) -> Answer:
         started = time.perf_counter()
         url = f"{self.base_url}/api/messages?after={after}&wait={wait}"
         async with self.http.get(url) as response:

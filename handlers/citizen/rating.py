@@ -30,6 +30,7 @@ class CommentText:
     """The optional comment after a rating; its only button skips it."""
 
     request: Request | None = None
+    typed: bool = True  # the skip button is not a choice: a typed "1" is a comment
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
         text = (incoming.text or "").strip()

@@ -117,7 +117,8 @@ def prompt(turn: Turn, interview: Interview, key: str, *, lead: str | None = Non
         parts.append(turn.t("engine.current_answer", answer=step.expects.show(turn, turn.state.answers[key])))
     if turn.state.fails >= FAILS_BEFORE_HELP:
         parts.append(turn.t("engine.fails_optional" if step.optional else "engine.fails_help"))
-    rows = [tuple(r) for r in step.expects.buttons(turn)]
+    choices = step.expects.buttons(turn)
+    rows = [tuple(r) for r in choices]
     if turn.state.fails >= FAILS_BEFORE_HELP and not step.optional:
         rows.append((turn.button("engine.talk_to_person", "help:person"),))
     if interview.nav:
@@ -126,6 +127,7 @@ def prompt(turn: Turn, interview: Interview, key: str, *, lead: str | None = Non
     return Reply(
         text="\n\n".join(parts),
         buttons=tuple(rows),
+        typed=not choices or bool(getattr(step.expects, "typed", False)),
         request=request,
         request_label=turn.t(f"request.{request}") if request else None,
     )

@@ -80,6 +80,7 @@ class Reply:
     request_label: str | None = None
     photo: str | None = None
     sensitive: bool = False
+    typed: bool = False  # the answer is typed (a text, a number): a text-only channel must not number the buttons
     menu: str | None = None
     edit_of: int | None = None
     edit_message_id: str | None = None
@@ -91,6 +92,8 @@ class Reply:
         if self.request:
             payload["request"] = self.request
             payload["request_label"] = self.request_label
+        if self.typed:
+            payload["typed"] = True
         for name in ("photo", "menu", "edit_of", "edit_message_id"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
@@ -105,6 +108,7 @@ class Reply:
             request=payload.get("request"),
             request_label=payload.get("request_label"),
             photo=payload.get("photo"),
+            typed=bool(payload.get("typed")),
             menu=payload.get("menu"),
             edit_of=payload.get("edit_of"),
             edit_message_id=payload.get("edit_message_id"),

@@ -35,7 +35,7 @@ from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.messages import Reply
 from handlers.delivery import Delivery
 from handlers.desk import Desk, Handled
-from handlers.notices import queue_notice, staff_on_channel
+from handlers.notices import staff_on_channel
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ RESPONSE_TYPES = tuple(
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+MAX_UNCOMMITTED = 10_000  # throttle decisions kept for updates that Telegram will deliver again
 PARALLEL_CHATS = 32  # chats of one getUpdates batch handled at the same time; one chat is always in order
 
 
@@ -94,6 +95,7 @@ class TelegramChannel:
         self.wake: Callable[[], None] = lambda: None
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}
+        self._uncommitted: dict[str, bool] = {}  # update key → throttled?, for updates that failed to commit
         self.webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
         self.webhook_secret = given or hmac.new(signing_secret, b"shishi/telegram/webhook", hashlib.sha256).hexdigest()
@@ -103,6 +105,8 @@ class TelegramChannel:
         self._jobs: set[asyncio.Task[None]] = set()  # menu refreshes in flight
         self._offset: int | None = None
         self._acknowledged: int | None = None
+        self._stopping = False
+        self._handling = False  # a polled batch is being handled
 
     # ---- wiring
 
@@ -117,7 +121,12 @@ class TelegramChannel:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._register(), name="telegram-register"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 3.0) -> None:
+        """Take no more updates. A batch being handled finishes first (within `grace`), so its replies reach the
+        sender before it stops and its offset is confirmed; a long poll that is only waiting is cut at once."""
+        self._stopping = True
+        if self._handling:
+            await asyncio.wait([t for t in self._tasks if not t.done()], timeout=grace)
         for task in [*self._tasks, *self._jobs]:
             task.cancel()
         for task in [*self._tasks, *self._jobs]:
@@ -197,9 +206,24 @@ class TelegramChannel:
         received = receive(update)
         if received is None:
             return
-        if received.user_id is not None and not self.throttle.allow(str(received.user_id)):
-            await self._slow_down(received)
-            return
+        key = received.incoming.update_key
+        # A redelivery of an update that could not be committed gets the decision it had: it spends no new token,
+        # so an outage answered with 5xx does not empty the sender's bucket and turn their message into a refusal.
+        throttled = self._uncommitted.pop(key, None)
+        if throttled is None:
+            throttled = received.user_id is not None and not self.throttle.allow(str(received.user_id))
+        try:
+            if throttled:
+                await self._slow_down(received)
+            else:
+                await self._take(received)
+        except BaseException:  # an outage, or the webhook's deadline cancelling the turn
+            self._uncommitted[key] = throttled
+            while len(self._uncommitted) > MAX_UNCOMMITTED:
+                del self._uncommitted[next(iter(self._uncommitted))]
+            raise
+
+    async def _take(self, received: Received) -> None:
         incoming = received.incoming
         if received.callback is not None:
             choice = self.signer.verify(incoming.chat_id, received.signed_choice)
@@ -233,30 +257,26 @@ class TelegramChannel:
             log.info("telegram: callback not answered (%s)", type(error).__name__)
 
     async def _slow_down(self, received: Received) -> None:
-        """A flooding user hears it once per flood; their extra updates are acknowledged without effect."""
-        if received.callback is not None:
-            await self._answer(received.callback)
+        """A flooding user hears it once per flood; their extra updates are recorded without effect. Like any other
+        update, a refused one is acknowledged only once that is committed: raises when it could not be."""
         user = received.user_id or 0
         now = time.monotonic()
-        if self._told_to_slow.get(user, 0.0) > now:
-            return
-        calm = self.settings.telegram_user_burst / max(self.settings.telegram_user_rate, 0.01)
-        self._told_to_slow[user] = now + calm
-        if len(self._told_to_slow) > 10_000:
-            self._told_to_slow = {k: v for k, v in self._told_to_slow.items() if v > now}
+        tell = self._told_to_slow.get(user, 0.0) <= now
+        if tell:  # marked before the await, so a second refusal arriving meanwhile does not tell them twice
+            calm = self.settings.telegram_user_burst / max(self.settings.telegram_user_rate, 0.01)
+            self._told_to_slow[user] = now + calm
+            if len(self._told_to_slow) > 10_000:
+                self._told_to_slow = {k: v for k, v in self._told_to_slow.items() if v > now}
         try:
-            await queue_notice(
-                self.db,
-                self.t,
-                CHANNEL,
-                received.incoming.chat_id,
-                "error.rate_limited",
-                language_hint=received.incoming.language,
-            )
-        except Exception as error:
-            log.warning("telegram: slow-down notice not queued (%s)", type(error).__name__)
-            return
-        self._wake_sender()
+            handled = await self.desk.record_throttled(received.incoming, "error.rate_limited" if tell else None)
+        except Exception:
+            if tell:
+                self._told_to_slow.pop(user, None)
+            raise
+        if handled.messages:
+            self._wake_sender()
+        if received.callback is not None:
+            self._later(self._answer(received.callback))
 
     # ---- webhook: 200 only after commit
 
@@ -274,7 +294,10 @@ class TelegramChannel:
         if isinstance(update, int):
             return web.json_response({})  # unreadable, logged: taken, so Telegram does not hold the queue for it
         try:
-            await self.process(update)
+            # A database that does not answer gets the update a 503 within the deadline: Telegram delivers it again
+            # (and holds the chat's later updates) instead of every webhook connection hanging on it.
+            async with asyncio.timeout(self.settings.request_deadline):
+                await self.process(update)
         except Exception as error:
             log.error(
                 "telegram: update %d not committed (%s); Telegram will deliver it again",
@@ -320,11 +343,17 @@ class TelegramChannel:
             self._acknowledged = self._offset
             if not updates and not unreadable:
                 continue
-            next_offset, complete = await self.handle_batch(updates)
+            self._handling = True
+            try:
+                next_offset, complete = await self.handle_batch(updates)
+            finally:
+                self._handling = False
             if complete and unreadable:
                 next_offset = max(next_offset or 0, max(unreadable) + 1)
             if next_offset is not None:
                 self._offset = next_offset
+            if self._stopping:
+                return
             if not complete:
                 await asyncio.sleep(2.0)  # the database is down: ask again (the same updates) in a moment
 

@@ -73,8 +73,14 @@ class TelegramTransport:
         self._paused_until = 0.0  # a 429 pauses every chat: we cannot tell a global flood limit from a chat's
         self._held: dict[str, float] = {}  # chat → not before (a 429, a back-off, or its pace)
         self._keyboards: set[str] = set()  # chats where our contact/location keyboard is open
+        self._hurry = False  # the process is stopping: no new request goes out, the rows wait for the restart
 
     # ---- the Transport protocol
+
+    def hurry(self) -> None:
+        """The process is stopping: requests on the wire finish; every row not yet on its way comes back as
+        RetryAfter(0), due again at once after the restart (see OutboxSender.stop)."""
+        self._hurry = True
 
     def busy_recipients(self) -> Sequence[str]:
         now = self.clock()
@@ -83,6 +89,8 @@ class TelegramTransport:
         return list(self._held)
 
     async def deliver(self, batch: Sequence[Delivery], started: Started | None = None) -> list[tuple[int, Outcome]]:
+        if self._hurry:
+            return [(d.id, RetryAfter(0.0)) for d in batch]
         pause = self._paused_until - self.clock()
         if pause > MAX_INLINE_PAUSE:
             asyncio.get_running_loop().call_later(pause + WAKE_MARGIN, self.wake)
@@ -112,6 +120,8 @@ class TelegramTransport:
             going: list[Delivery] = []
             for delivery in part:
                 chat = delivery.recipient
+                if self._hurry and chat not in stopped:
+                    stopped[chat] = RetryAfter(0.0)  # not started, so never given up as uncertain
                 if chat not in stopped:
                     waiting = max(self._waiting(chat), self.chats.delay(chat))
                     if waiting > HORIZON:  # it would be deferred anyway: not started, not sent
@@ -182,7 +192,10 @@ class TelegramTransport:
         return results, None
 
     async def _slot(self, chat: str) -> None:
-        """Wait for the chat's pace and the overall pace; defer if that is too long or a pause began."""
+        """Wait for the chat's pace and the overall pace; defer if that is too long, a pause began, or the process
+        is stopping."""
+        if self._hurry:
+            raise _Deferred(0.0)
         waiting = self._waiting(chat)
         if waiting > 0:
             raise _Deferred(waiting)
@@ -195,6 +208,8 @@ class TelegramTransport:
         self.overall.take(now + wait)
         if wait > 0:
             await asyncio.sleep(wait)
+        if self._hurry:
+            raise _Deferred(0.0)
         waiting = self._waiting(chat)
         if waiting > 0:
             raise _Deferred(waiting)
@@ -221,8 +236,8 @@ class TelegramTransport:
                 raise _Deferred(deferred.seconds, number) from None
             try:
                 async with self._calls:
-                    waiting = self._waiting(chat)
-                    if waiting > 0:  # a 429 came back while this one queued for a connection
+                    waiting = 0.0 if self._hurry else self._waiting(chat)
+                    if waiting > 0 or self._hurry:  # a 429 came back (or a stop began) while this one queued
                         raise _Deferred(waiting, number)
                     if edit is not None:
                         await self._edit(chat, edit, rendered.parts[number])

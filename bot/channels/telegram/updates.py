@@ -99,10 +99,17 @@ def from_callback(update_id: int, query: CallbackQuery) -> Received | None:
 
 
 def receive(update: Update) -> Received | None:
-    """None for updates the desk has no use for (edits, joins, polls): they are acknowledged and dropped."""
+    """None for updates the desk has no use for (edits, polls, anything from a group or channel): they are
+    acknowledged and dropped. The desk serves private chats only: a group is not a person, and a welcome or a
+    privacy notice posted into one would tell everyone there that someone turned to the desk."""
     if update.message is not None:
+        if update.message.chat.type != "private":
+            return None
         return from_message(update.update_id, update.message)
     if update.callback_query is not None:
+        message = update.callback_query.message
+        if message is not None and message.chat.type != "private":
+            return None
         return from_callback(update.update_id, update.callback_query)
     return None
 

@@ -8,23 +8,27 @@ import hashlib
 import ipaddress
 import json
 import logging
-import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.webchat.limits import RateLimiter
-from bot.channels.webchat.uploads import UploadRefused, Uploads
+from bot.channels.webchat.sessions import Sessions
+from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads
 from bot.config import Settings
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Attachment, Contact, Incoming
 from handlers.delivery import Delivery, Outcome, Sent
 from handlers.desk import Desk
 from storage.uow import Database
+from storage.webchat import due_transcript
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ COOKIE = "shishi_sid"
 STATIC = Path(__file__).parent / "static"
 HISTORY = 100
 MAX_CURSOR = 2**62  # cursors are outbox ids; anything beyond is a forged request, not a reason to fail
+MAX_MILLIS = 10**13  # a look time in a cursor later than the year 2286 is forged
 MAX_ATTACHMENTS = 5
 RETRY_AFTER = "2"
 UI_KEYS = (
@@ -67,6 +72,11 @@ class Hub:
     def notify(self, recipient: str) -> None:
         for event in self._waiters.get(recipient, ()):
             event.set()
+
+    def notify_all(self) -> None:
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
 
     @contextlib.contextmanager
     def listen(self, recipient: str) -> Any:
@@ -112,13 +122,44 @@ class WebChat:
         self.per_address = RateLimiter(settings.webchat_address_rate, settings.webchat_address_burst)
         self.allowed_origins = {o.strip().rstrip("/") for o in settings.webchat_allowed_origins.split(",") if o.strip()}
         self.trusted_proxies = _networks(settings.webchat_trusted_proxies)
+        self.sessions = Sessions(db.cipher.hash_key)
         self.uploads = Uploads(
-            settings.shishi_data_dir / "uploads", settings.webchat_max_upload, settings.webchat_max_uploads
+            settings.shishi_data_dir / "uploads",
+            settings.webchat_max_upload,
+            UploadQuota(
+                per_chat=settings.webchat_max_uploads,
+                per_address=settings.webchat_address_uploads,
+                per_address_bytes=settings.webchat_address_upload_bytes,
+                unattached_bytes=settings.webchat_upload_total_bytes,
+            ),
         )
         self.static_files = {p.name for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
         self.on_handled: list[Any] = []
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._closing = False
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def shutdown(self, app: web.Application | None = None) -> None:
+        """The server is stopping: long polls answer now and sockets close as "going away", so the page
+        reconnects to whichever process serves next instead of holding this one's stop."""
+        self._closing = True
+        self.hub.notify_all()
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart")
+
+    async def _start_sweeping(self, app: web.Application) -> None:
+        self._sweeper = asyncio.create_task(self.uploads.sweep_forever(self.db, self.desk.clock), name="uploads")
+
+    async def _stop_sweeping(self, app: web.Application) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
 
     def install(self, app: web.Application) -> None:
+        app.on_startup.append(self._start_sweeping)
+        app.on_shutdown.append(self.shutdown)
+        app.on_cleanup.append(self._stop_sweeping)
         app.router.add_get("/", self.page)
         app.router.add_get("/static/{name}", self.static)
         app.router.add_get("/api/ui", self.ui)
@@ -130,11 +171,11 @@ class WebChat:
     # ---- session, headers, guards
 
     def _session(self, request: web.Request) -> tuple[str, str | None]:
-        """(chat id, a new token to set) — a fresh anonymous session when the cookie is missing or malformed."""
+        """(chat id, a new token to set) — a new session, issued here, unless the cookie holds one we issued."""
         token = request.cookies.get(COOKIE, "")
-        if 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum():
+        if self.sessions.valid(token):
             return chat_id_for(token), None
-        token = secrets.token_urlsafe(24)
+        token = self.sessions.issue()
         return chat_id_for(token), token
 
     def _set_cookie(self, request: web.Request, response: web.StreamResponse, token: str | None) -> None:
@@ -152,6 +193,12 @@ class WebChat:
 
     def _locale(self, request: web.Request) -> str:
         return self.t.locale_for(request.headers.get("Accept-Language"))
+
+    def _unavailable(self, request: web.Request) -> web.Response:
+        """The database did not answer in time: nothing was done; the page may send the same key again."""
+        response = self._refuse(request, 503, "error.internal")
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
 
     def _refuse(self, request: web.Request, status: int, msgid: str, **params: object) -> web.Response:
         response = web.json_response({"error": self.t(self._locale(request), msgid, **params)}, status=status)
@@ -210,14 +257,20 @@ class WebChat:
         self._headers(response)
         return response
 
-    async def _transcript(self, chat_id: str, after: int) -> tuple[list[dict[str, Any]], int]:
+    async def _transcript(self, chat_id: str, cursor: Cursor) -> tuple[list[dict[str, Any]], Cursor]:
+        """The messages due since the cursor (a message held for quiet hours shows when it is due, not before) and
+        the cursor that follows them."""
+        now = self.desk.clock()
         async with self.db.reading() as uow:
+            after, held_since = cursor.after, cursor.held_since
             if after <= 0:
                 last = await uow.outbox.last_id(CHANNEL, chat_id)
-                after = max(last - HISTORY, 0) if last else 0
-            rows = await uow.outbox.transcript(CHANNEL, chat_id, after, HISTORY)
+                after, held_since = (max(last - HISTORY, 0) if last else 0), None
+            rows = await due_transcript(
+                uow.session, CHANNEL, chat_id, after=after, held_since=held_since, now=now, limit=HISTORY
+            )
             messages = [{"id": r.id, **uow.outbox.open(r.payload)} for r in rows]
-        return messages, (rows[-1].id if rows else after)
+        return messages, Cursor(max([after, *(r.id for r in rows)]), now)
 
     def _incoming(self, chat_id: str, body: dict[str, Any], request: web.Request) -> Incoming | None:
         key = body.get("key")
@@ -287,12 +340,13 @@ class WebChat:
         if incoming is None:
             return self._refuse(request, 400, "webchat.bad_request")
         try:
-            await self._handle(incoming)
-        except Exception:
-            log.exception("web chat message could not be stored")
-            return self._refuse(request, 503, "error.internal")
-        messages, cursor = await self._transcript(chat_id, _cursor(body.get("after")))
-        response = web.json_response({"messages": messages, "cursor": cursor})
+            async with asyncio.timeout(self.settings.request_deadline):
+                await self._handle(incoming)
+                messages, cursor = await self._transcript(chat_id, Cursor.read(body.get("after")) or Cursor())
+        except Exception as error:
+            _log_unavailable("web chat message could not be stored", error)
+            return self._unavailable(request)
+        response = web.json_response({"messages": messages, "cursor": cursor.encode()})
         self._headers(response)
         self._set_cookie(request, response, token)
         return response
@@ -300,10 +354,12 @@ class WebChat:
     async def poll(self, request: web.Request) -> web.Response:
         """The fallback when WebSockets are blocked: long-poll for messages after a cursor."""
         chat_id, token = self._session(request)
+        after = Cursor.read(request.query.get("after", "0"))
         try:
-            after = _cursor(int(request.query.get("after", "0")))
             wait = float(request.query.get("wait", "0"))
         except ValueError:
+            after = None
+        if after is None:
             return self._refuse(request, 400, "webchat.bad_request")
         wait = min(max(wait, 0.0), 25.0) if wait == wait else 0.0  # NaN waits not at all
         loop = asyncio.get_running_loop()
@@ -311,14 +367,20 @@ class WebChat:
         with self.hub.listen(chat_id) as event:
             while True:
                 event.clear()  # before reading: a reply queued while we read still wakes us
-                messages, cursor = await self._transcript(chat_id, after)
+                try:
+                    async with asyncio.timeout(self.settings.request_deadline):
+                        messages, cursor = await self._transcript(chat_id, after)
+                except Exception as error:
+                    _log_unavailable("web chat transcript unavailable", error)
+                    return self._unavailable(request)
+                after = cursor
                 remaining = deadline - loop.time()
-                if messages or remaining <= 0:
+                if messages or remaining <= 0 or self._closing:
                     break
                 # A wake without news (the sender settling rows) or another process writing: look again.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout=min(remaining, 3.0))
-        response = web.json_response({"messages": messages, "cursor": cursor})
+        response = web.json_response({"messages": messages, "cursor": cursor.encode()})
         self._headers(response)
         self._set_cookie(request, response, token)
         return response
@@ -329,12 +391,12 @@ class WebChat:
         chat_id, token = self._session(request)
         if token:  # a socket cannot set a cookie: the page must be loaded first
             return self._refuse(request, 401, "webchat.reload")
-        try:
-            cursor = _cursor(int(request.query.get("after", "0") or 0))
-        except ValueError:
+        cursor = Cursor.read(request.query.get("after", "0") or "0")
+        if cursor is None:
             return self._refuse(request, 400, "webchat.bad_request")
         ws = web.WebSocketResponse(heartbeat=25, max_msg_size=self.settings.webchat_max_body)
         await ws.prepare(request)
+        self._sockets.add(ws)
         with self.hub.listen(chat_id) as event:
             pusher = asyncio.create_task(self._push(ws, chat_id, cursor, event))
             try:
@@ -343,18 +405,23 @@ class WebChat:
                         continue
                     await self._socket_message(request, ws, chat_id, message.data)
             finally:
+                self._sockets.discard(ws)
                 pusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pusher
         return ws
 
-    async def _push(self, ws: web.WebSocketResponse, chat_id: str, cursor: int, event: asyncio.Event) -> None:
+    async def _push(self, ws: web.WebSocketResponse, chat_id: str, cursor: Cursor, event: asyncio.Event) -> None:
         while not ws.closed:
             event.clear()
-            messages, new_cursor = await self._transcript(chat_id, cursor)
+            try:
+                async with asyncio.timeout(self.settings.request_deadline):
+                    messages, cursor = await self._transcript(chat_id, cursor)
+            except Exception as error:  # the database is away: the socket stays, the push looks again soon
+                _log_unavailable("web chat push paused", error)
+                messages = []
             if messages:
-                await ws.send_json({"type": "messages", "messages": messages, "cursor": new_cursor})
-                cursor = new_cursor
+                await ws.send_json({"type": "messages", "messages": messages, "cursor": cursor.encode()})
             with contextlib.suppress(TimeoutError):
                 # Another process may have written for this chat: look again every few seconds.
                 await asyncio.wait_for(event.wait(), timeout=3.0)
@@ -373,11 +440,14 @@ class WebChat:
             await ws.send_json({"type": "error", "text": self.t(locale, "webchat.bad_request")})
             return
         try:
-            await self._handle(incoming)
-            await ws.send_json({"type": "ack", "key": body.get("key")})
-        except Exception:
-            log.exception("web chat message could not be stored")
-            await ws.send_json({"type": "error", "text": self.t(locale, "error.internal"), "key": body.get("key")})
+            async with asyncio.timeout(self.settings.request_deadline):
+                await self._handle(incoming)
+        except Exception as error:
+            _log_unavailable("web chat message could not be stored", error)
+            text = self.t(locale, "error.internal")
+            await ws.send_json({"type": "error", "text": text, "key": body.get("key"), "retry": True})
+            return
+        await ws.send_json({"type": "ack", "key": body.get("key")})
 
     async def upload(self, request: web.Request) -> web.Response:
         """One photo or voice note as multipart/form-data; the answer's `ref` goes into a message's attachments."""
@@ -392,21 +462,38 @@ class WebChat:
         megabytes = max(limit // (1024 * 1024), 1)
         if request.content_length is not None and request.content_length > limit + 64 * 1024:
             return self._refuse(request, 413, "webchat.upload_too_large", max=megabytes)
+        address = self.db.cipher.lookup_hash(self.client_address(request))
         try:
+            async with asyncio.timeout(self.settings.request_deadline):
+                if not await self.desk.has_consent(CHANNEL, chat_id):  # a file may hold personal data
+                    return self._refuse(request, 403, "webchat.upload_consent")
             reader = await request.multipart()
             part = await reader.next()
             while part is not None and not (isinstance(part, BodyPartReader) and part.name == "file"):
                 part = await reader.next()
             if part is None:
                 return self._refuse(request, 400, "webchat.upload_empty")
-            stored = await self.uploads.store(chat_id, part)
+            stored = await self.uploads.store(
+                self.db, chat_id, address, part, self.desk.clock, self.settings.request_deadline
+            )
         except UploadRefused as refused:
-            return self._refuse(request, refused.status, refused.msgid, max=megabytes, files=self.uploads.max_files)
+            files = self.uploads.quota.per_chat
+            return self._refuse(request, refused.status, refused.msgid, max=megabytes, files=files)
         except (AssertionError, ValueError, KeyError):  # aiohttp's words for "this is not multipart"
             return self._refuse(request, 400, "webchat.bad_request")
+        except Exception as error:
+            _log_unavailable("web chat upload could not be recorded", error)
+            return self._unavailable(request)
         response = web.json_response({"ref": stored.name, "kind": stored.kind, "size": stored.size})
         self._headers(response)
         return response
+
+
+def _log_unavailable(what: str, error: BaseException) -> None:
+    if isinstance(error, (TimeoutError, OSError, SQLAlchemyError)):
+        log.error("%s: the database did not answer (%s)", what, type(error).__name__)
+    else:
+        log.exception(what)
 
 
 def _utf8(value: str) -> bool:
@@ -417,8 +504,36 @@ def _utf8(value: str) -> bool:
     return True
 
 
-def _cursor(value: Any) -> int:
-    return min(max(value, 0), MAX_CURSOR) if isinstance(value, int) and not isinstance(value, bool) else 0
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page is in its transcript: every message up to `after` it was shown, except those still held (not
+    yet due) at `held_since`, the time of its last look. Sent to the page as "<after>.<held_since in ms>"."""
+
+    after: int = 0
+    held_since: datetime | None = None
+
+    def encode(self) -> str:
+        if self.held_since is None:
+            return str(self.after)
+        return f"{self.after}.{int(self.held_since.timestamp() * 1000)}"
+
+    @classmethod
+    def read(cls, value: object) -> Cursor | None:
+        """A cursor from the page (an int from an older page too); None when it is not one at all."""
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return cls(min(max(value, 0), MAX_CURSOR))
+        if not isinstance(value, str) or len(value) > 40:
+            return None
+        after, dot, millis = value.partition(".")
+        if not after.isdigit() or (dot and not millis.isdigit()):
+            return None
+        held_since = None
+        if dot:
+            stamp = min(int(millis), MAX_MILLIS) / 1000
+            held_since = datetime.fromtimestamp(stamp, UTC)
+        return cls(min(int(after), MAX_CURSOR), held_since)
 
 
 def _networks(listed: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

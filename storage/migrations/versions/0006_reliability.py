@@ -4,13 +4,14 @@ Revision ID: 0006_reliability
 Revises: 0005_outbox_parts
 Create Date: 2026-12-02 02:00:00
 
-A slot reserved so that work on several issues at once keeps one linear chain; empty until its issue needs it.
+uploads: each web chat upload with its chat, a keyed hash of the client address and its size, so the quotas per
+chat, per address and overall hold across processes, and files no ticket holds are removed after a day.
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 
 revision: str = '0006_reliability'
@@ -20,8 +21,26 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('uploads',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('chat_id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=48), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attached_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_uploads')),
+    sa.UniqueConstraint('name', name=op.f('uq_uploads_name'))
+    )
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_uploads_chat_id'), ['chat_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_uploads_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_uploads_address_created', ['address', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.drop_index('ix_uploads_address_created')
+        batch_op.drop_index(batch_op.f('ix_uploads_created_at'))
+        batch_op.drop_index(batch_op.f('ix_uploads_chat_id'))
+    op.drop_table('uploads')

@@ -1,5 +1,7 @@
 // Shishi web chat: bubbles, tappable choices, phone entry, photo/voice upload, WebSocket push with a long-poll
 // fallback. No framework, no build step, nothing from another origin (the page's CSP allows only 'self').
+// The server may restart at any time: the page reconnects by itself (WebSocket with back-off, the long poll
+// meanwhile) and sends again what it could not deliver, with the same key, so the desk handles it once.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -11,10 +13,16 @@
   const picker = $("file");
   const store = window.sessionStorage;
   const MINE = "shishi.mine";
-  let cursor = 0;
+  let cursor = "0"; // the server's, opaque: handed back as it came
+  let cursorAt = -1; // when the server looked (ms), to keep the latest of two answers that cross
+  let lastId = 0; // the newest message shown
   let strings = {};
   let socket = null;
   let polling = false;
+  let pollRun = 0;
+  let socketDelay = 1000;
+  const outbox = []; // messages on their way to the desk, in order, each keeping its key
+  let pumping = false;
   let typing = null;
   let lastTyped = "";
   const seen = new Set();
@@ -36,7 +44,7 @@
   }
   function remember(text, chose) {
     const mine = loadMine();
-    mine.push({ after: cursor, text, chose });
+    mine.push({ after: lastId, text, chose });
     try { store.setItem(MINE, JSON.stringify(mine.slice(-150))); } catch (e) { /* storage full or disabled */ }
   }
 
@@ -130,7 +138,7 @@
       li.appendChild(choices);
       setPhoneMode(message.request === "contact");
     }
-    if (message.id > cursor) cursor = message.id;
+    if (message.id > lastId) lastId = message.id;
     scrollDown();
   }
 
@@ -148,38 +156,69 @@
 
   function accept(payload) {
     (payload.messages || []).forEach(render);
-    if (typeof payload.cursor === "number" && payload.cursor > cursor) cursor = payload.cursor;
+    const next = String(payload.cursor === undefined ? "" : payload.cursor);
+    const at = Number(next.split(".")[1] || 0);
+    if (next && at >= cursorAt) { cursor = next; cursorAt = at; }
   }
 
-  // Sends one message. The key makes a retry after a lost answer harmless: the desk handles a key once.
-  async function send(body, shown, chose) {
+  function online() { statusEl.hidden = true; }
+  function offline() {
+    statusEl.textContent = t("webchat.offline");
+    statusEl.hidden = false;
+  }
+
+  // Sends one message: queued, sent in order, each until the desk has it. The key makes every retry harmless (the
+  // desk handles a key once), so a message tapped while the server restarts arrives once it is back.
+  function send(body, shown, chose) {
     body.key = newKey();
     if (shown !== undefined) {
       bubble("me", masked(shown));
       remember(masked(shown), Boolean(chose));
     }
     showTyping();
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(Object.assign({ after: cursor }, body)));
-      return true;
+    return new Promise((resolve) => {
+      outbox.push({ body, resolve });
+      pump();
+    });
+  }
+
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    while (outbox.length) {
+      const item = outbox[0];
+      const delivered = await deliver(item.body);
+      outbox.shift();
+      item.resolve(delivered);
     }
-    for (let attempt = 0; attempt < 3; attempt += 1) {
+    pumping = false;
+  }
+
+  const GIVE_UP_AFTER = 10 * 60 * 1000;
+
+  async function deliver(body) {
+    const started = Date.now();
+    for (let attempt = 0; Date.now() - started < GIVE_UP_AFTER; attempt += 1) {
       try {
         const response = await fetch("/api/messages", {
           method: "POST", credentials: "same-origin",
           headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.assign({ after: cursor }, body)),
         });
         const payload = await response.json().catch(() => ({}));
-        if (!response.ok) {
+        if (response.ok) {
+          online();
+          accept(payload);
+          return true;
+        }
+        if (response.status < 500) { // refused for a reason the citizen should read (too fast, too large)
           hideTyping();
           system(payload.error || t("webchat.offline", "…"));
           return false;
         }
-        accept(payload);
-        return true;
-      } catch (e) {
-        await sleep(1000 + attempt * 2000);
-      }
+      } catch (e) { /* no answer at all: the server is restarting or the network is away */ }
+      offline(); // not stored yet: the same key again in a moment
+      showTyping();
+      await sleep(Math.min(1000 * 2 ** attempt, 10000));
     }
     hideTyping();
     system(t("webchat.offline", "…"));
@@ -189,9 +228,21 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     let ws;
-    try { ws = new WebSocket(`${scheme}://${location.host}/ws?after=${cursor}`); } catch (e) { startPolling(); return; }
+    try {
+      ws = new WebSocket(`${scheme}://${location.host}/ws?after=${encodeURIComponent(cursor)}`);
+    } catch (e) { // no WebSocket here (blocked, or too old): the long poll, and another try later
+      startPolling();
+      setTimeout(connect, nextSocketDelay());
+      return;
+    }
     let opened = false;
-    ws.onopen = () => { opened = true; socket = ws; statusEl.hidden = true; };
+    ws.onopen = () => {
+      opened = true;
+      socket = ws;
+      socketDelay = 1000;
+      polling = false; // the socket pushes from now on
+      online();
+    };
     ws.onmessage = (event) => {
       let data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -203,25 +254,35 @@
       }
     };
     ws.onclose = () => {
-      socket = null;
-      if (!opened) { startPolling(); return; }
-      statusEl.textContent = t("webchat.offline");
-      statusEl.hidden = false;
-      setTimeout(connect, 1500);
+      if (socket === ws) socket = null;
+      if (opened) offline(); // it worked and stopped: say so until the socket or the poll works again
+      startPolling();
+      setTimeout(connect, nextSocketDelay());
     };
+  }
+
+  function nextSocketDelay() {
+    const delay = socketDelay;
+    socketDelay = Math.min(socketDelay * 2, 30000);
+    return delay;
   }
 
   async function startPolling() {
     if (polling) return;
     polling = true;
-    while (polling) {
+    const run = ++pollRun;
+    while (polling && run === pollRun) {
       try {
-        const response = await fetch(`/api/messages?after=${cursor}&wait=20`, { credentials: "same-origin" });
-        if (response.ok) accept(await response.json());
-        else await sleep(2000);
-      } catch (e) {
-        await sleep(2000);
-      }
+        const response = await fetch(`/api/messages?after=${encodeURIComponent(cursor)}&wait=20`,
+          { credentials: "same-origin" });
+        if (response.ok) {
+          online();
+          accept(await response.json());
+          continue;
+        }
+      } catch (e) { /* the server is away */ }
+      if (!socket) offline();
+      await sleep(2000);
     }
   }
 
@@ -289,6 +350,7 @@
       render(message);
     });
     mine.forEach(replay);
+    accept({ cursor: history.cursor });
     if (!messages.length) await send({ text: "/start" });
     connect();
   }
