@@ -32,7 +32,6 @@ format: $(STAMP)
 i18n: $(STAMP)
 	$(PY) -m bot.catalog locales/messages.pot  # literal ids (-k _ t say button), dotted literals, ids built from tables
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap -i locales/messages.pot -d locales -D messages
-	$(VENV)/bin/pybabel compile --statistics -d locales -D messages
 
 bench: $(STAMP)
 	$(PY) -m bench

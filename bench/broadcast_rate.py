@@ -26,9 +26,9 @@ from pathlib import Path
 from storage.crypto import FieldCipher
 from storage.migrate import upgrade
 from storage.uow import Database
-from tests.processes import BotProcess
-from tests.telegram.broadcast_world import TEXT, approve_broadcast, broadcast_statuses, seed
-from tests.telegram.fake_api import TOKEN, FakeBotAPI
+from tests.channels.telegram.broadcast_world import TEXT, approve_broadcast, broadcast_statuses, seed
+from tests.channels.telegram.fake_api import TOKEN, FakeBotAPI
+from tests.support.processes import BotProcess
 
 PG_ADMIN_URL = os.environ.get("SHISHI_TEST_PG", "postgresql://127.0.0.1:5432/test")
 SECRET = "bench-secret-key-for-field-encryption"

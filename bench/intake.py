@@ -30,9 +30,9 @@ from bot.i18n import load_translator
 from handlers.conversation.i18n import Translator
 from handlers.conversation.inputs import Media, Phone
 from handlers.interviews.dispute import DISPUTE
-from tests.processes import ROOT, BotProcess
-from tests.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent
-from tests.telegram.walk import which_step
+from tests.channels.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent
+from tests.channels.telegram.walk import which_step
+from tests.support.processes import ROOT, BotProcess
 
 PG_ADMIN_URL = os.environ.get("SHISHI_TEST_PG", "postgresql://127.0.0.1:5432/test")
 SECRET = "bench-secret-key-for-field-encryption"

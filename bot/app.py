@@ -9,30 +9,26 @@ import logging
 import signal
 import time
 import tomllib
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.broadcaster import BroadcastLoop, outreach_rules
-from bot.channels.webchat import WebChat
+from bot.channels.base import Channel
+from bot.channels.registry import build_channels
 from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
-from bot.sender import STOP_GRACE, OutboxSender, Transport
+from bot.sender import STOP_GRACE, OutboxSender
 from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
-from handlers.desk import Desk, Handled
+from handlers.desk import Desk
 from handlers.tickets.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
 from storage.uow import Database
-
-if TYPE_CHECKING:
-    from bot.channels.telegram import TelegramChannel
-    from bot.channels.wechat import WeChatChannel
 
 log = logging.getLogger("shishi")
 
@@ -56,6 +52,7 @@ def rules_for(settings: Settings) -> Rules:
     )
     return Rules(
         deadlines=deadlines,
+        citizen_quiet=settings.citizen_quiet_hours,
         ticket_prefix=settings.ticket_prefix,
         timezone=settings.timezone,
         default_locale=settings.default_locale,
@@ -110,13 +107,10 @@ class Services:
     db: Database
     translator: Translator
     desk: Desk
-    webchat: WebChat
+    channels: list[Channel]
     sender: OutboxSender
     app: web.Application
-    background: list[Any] = field(default_factory=list)
-    followups: FollowUpScheduler | None = None
-    telegram: TelegramChannel | None = None
-    wechat: WeChatChannel | None = None
+    followups: FollowUpScheduler
 
 
 def polite_errors(translator: Translator) -> Any:
@@ -142,34 +136,14 @@ def polite_errors(translator: Translator) -> Any:
     return middleware
 
 
-def wake_for(sender: OutboxSender, handled: Handled) -> None:
-    """A turn may queue rows for other chats and channels (an officer's alert): wake the loops that claim those."""
-    for channel in handled.left_for_sender:
-        sender.wake(channel)
-
-
 def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     db = open_database(settings)
     translator = load_translator(settings.default_locale)
     desk = Desk(db, translator, rules_for(settings), clock)
-    webchat = WebChat(desk, db, translator, settings)
-    transports: list[Transport] = [webchat.transport]
     app = web.Application(client_max_size=settings.webchat_max_body, middlewares=[polite_errors(translator)])
-    webchat.install(app)
-    telegram = None
-    if settings.telegram_bot_token is not None:
-        from bot.channels.telegram import TelegramChannel  # aiogram takes seconds to import: only when used
-
-        telegram = TelegramChannel(desk, db, translator, settings, signing_secret=db.cipher.hash_key)
-        transports.append(telegram.transport)
-        telegram.install(app)
-    wechat = None
-    if settings.wechat_token is not None and settings.wechat_app_id:
-        from bot.channels.wechat import WeChatChannel
-
-        wechat = WeChatChannel(desk, db, translator, settings, clock=clock)
-        transports.append(wechat.transport)
-        wechat.install(app)
+    channels = build_channels(desk, db, translator, settings, clock)
+    for channel in channels:
+        channel.install(app)
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -182,8 +156,9 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         )
 
     app.router.add_get("/healthz", healthz)
-    sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval)
-    webchat.on_handled.append(partial(wake_for, sender))
+    sender = OutboxSender(db, [c.transport for c in channels], clock=clock, interval=settings.sender_interval)
+    for channel in channels:
+        channel.connect(sender)
     ticker = FollowUpScheduler(
         db,
         translator,
@@ -193,17 +168,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         digest_at=settings.digest_at,
         on_queued=sender.wake,
     )
-    if telegram is not None:
-        telegram.send_now = partial(sender.send_now, telegram.transport.channel)
-        telegram.wake = partial(sender.wake, telegram.transport.channel)
-        telegram.on_handled.append(partial(wake_for, sender))
-    if wechat is not None:
-        wechat.send_now = partial(sender.send_now, wechat.transport.channel)
-        wechat.wake = partial(sender.wake, wechat.transport.channel)
-        wechat.on_handled.append(partial(wake_for, sender))
-    services = Services(settings, db, translator, desk, webchat, sender, app, telegram=telegram, wechat=wechat)
-    services.followups = ticker
-    return services
+    return Services(settings, db, translator, desk, channels, sender, app, ticker)
 
 
 async def serve(settings: Settings) -> None:
@@ -230,11 +195,10 @@ async def serve(settings: Settings) -> None:
         on_queued=services.sender.wake,
     )
     broadcasts.start()
-    if services.followups is not None:
-        warn_about_calendar(services.followups.deadlines.calendar, services.followups.clock().year)
-        await services.followups.start()
-    if services.telegram is not None:
-        await services.telegram.start()
+    warn_about_calendar(services.followups.deadlines.calendar, services.followups.clock().year)
+    await services.followups.start()
+    for channel in services.channels:
+        await channel.start()
     log.info("web chat on http://%s:%d/", settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -247,16 +211,13 @@ async def serve(settings: Settings) -> None:
         # In this order: take no new work (polling ends with the batch in hand, the HTTP server lets the requests
         # in flight finish), stop the clocks, then let the sender finish or settle what is on its way.
         stopping = time.monotonic()
-        if services.telegram is not None:
-            await services.telegram.stop(STOP_GRACE)
+        for channel in services.channels:
+            await channel.stop(STOP_GRACE)
         await runner.cleanup()
-        if services.followups is not None:
-            await services.followups.stop()
+        await services.followups.stop()
         await broadcasts.stop()
         await services.sender.stop(STOP_GRACE)
-        if services.telegram is not None:
-            await services.telegram.close()
-        if services.wechat is not None:
-            await services.wechat.close()
+        for channel in services.channels:
+            await channel.close()
         await services.db.dispose()
         log.info("stopped in %.1fs", time.monotonic() - stopping)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def outreach_rules(settings: Settings) -> OutreachRules:
-    start, _, end = settings.broadcast_quiet_hours.partition("-")
+    start, _, end = settings.citizen_quiet_hours.partition("-")
     return OutreachRules(
         quiet_start=time.fromisoformat(start.strip()),
         quiet_end=time.fromisoformat(end.strip()),

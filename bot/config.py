@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     holidays_file: Path | None = None  # days off for years chinesecalendar does not know; default demo/holidays.toml
     followup_interval: float = 30.0  # seconds between follow-up ticks
     digest_at: str = "08:00"  # the morning digest, local time, on working days
-    broadcast_quiet_hours: str = "21:00-08:00"  # citizens get no broadcast in this local window
+    # Citizens' quiet hours (local time): no broadcast, no follow-up that is not urgent. One window for both.
+    citizen_quiet_hours: str = Field(
+        default="21:00-08:00", validation_alias=AliasChoices("citizen_quiet_hours", "broadcast_quiet_hours")
+    )
     broadcast_daily_cap: int = 2  # broadcasts per citizen per local day; more wait for the next morning
     broadcast_batch_size: int = 500  # recipients per fan-out transaction
     broadcast_progress_every: float = 10.0  # seconds between edits of the author's progress message

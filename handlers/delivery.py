@@ -11,7 +11,7 @@ from handlers.conversation.outbox import PRIORITY_REPLY
 from handlers.conversation.turn import Clock
 from handlers.outreach.rules import forget_unreachable
 from storage.models import OutboxMessage
-from storage.outreach import BROADCAST_KIND
+from storage.repositories.broadcasts import BROADCAST_KIND
 from storage.uow import Database, UnitOfWork
 
 MAX_ATTEMPTS = 12

@@ -9,7 +9,7 @@ from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
 from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
 from handlers.conversation.turn import Clock, system_clock
-from storage.chats import StaffChat, staff_chats
+from storage.repositories.people import StaffChat
 from storage.uow import Database
 
 
@@ -40,4 +40,4 @@ async def queue_notice(
 async def staff_on_channel(db: Database, channel: str, external_id: str | None = None) -> Sequence[StaffChat]:
     """Officers' chats on a channel with their role and language (one chat when `external_id` is given)."""
     async with db.reading() as uow:
-        return await staff_chats(uow.session, channel, external_id)
+        return await uow.people.staff_chats(channel, external_id)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -81,3 +82,8 @@ class WriteGate:
     async def __aexit__(self, *exc: object) -> None:
         if self._lock is not None:
             self._lock.release()
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both databases."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -7,7 +7,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import phonenumbers
@@ -51,7 +50,7 @@ class Expect(Protocol):
     def show(self, turn: Turn, value: Any) -> str: ...
 
 
-def _typed(incoming: Incoming, *, required: bool = True) -> str | Rejected:
+def typed_text(incoming: Incoming, *, required: bool = True) -> str | Rejected:
     """The typed text, stripped; media or a button where text is expected, or (when required) nothing, is refused."""
     if incoming.attachments or incoming.location or incoming.contact:
         return Rejected("input.text_expected")
@@ -112,7 +111,7 @@ class Text:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        text = _typed(incoming)
+        text = typed_text(incoming)
         if isinstance(text, Rejected):
             return text
         if len(text) > self.max_len:
@@ -199,7 +198,7 @@ class Day:
         today = turn.local(turn.now).date()
         if incoming.choice in ("today", "yesterday"):
             return Accepted((today - timedelta(days=incoming.choice == "yesterday")).isoformat())
-        text = _typed(incoming, required=False)
+        text = typed_text(incoming, required=False)
         if isinstance(text, Rejected):
             return text
         parsed = parse_day(text)
@@ -254,78 +253,6 @@ def options_from(values: Sequence[str], prefix: str, columns: int = 2) -> Choice
     return Choice(tuple(Option(v, f"{prefix}.{v}") for v in values), columns=columns)
 
 
-_AMOUNT_UNITS = {"万": Decimal(10_000), "千": Decimal(1_000), "k": Decimal(1_000)}
-_AMOUNT_NOISE = re.compile(r"[\s,，_]|元|¥|￥|rmb|cny|yuan", re.IGNORECASE)
-
-
-def parse_amount(raw: str) -> Decimal | None:
-    """'5000', '5,000 元', '¥1.5万', '3k' → yuan as a Decimal; None when it is not one number."""
-    cleaned = _AMOUNT_NOISE.sub("", raw).lower()
-    factor = Decimal(1)
-    if cleaned and cleaned[-1] in _AMOUNT_UNITS:
-        factor, cleaned = _AMOUNT_UNITS[cleaned[-1]], cleaned[:-1]
-    if not re.fullmatch(r"\d{1,12}(\.\d{1,2})?", cleaned):
-        return None
-    try:
-        return (Decimal(cleaned) * factor).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
-@dataclass(frozen=True)
-class Amount:
-    """A sum of money in yuan, kept as a string with two decimals ("5000.00") so JSON holds it exactly."""
-
-    max_value: int = 100_000_000
-    request: Request | None = None
-
-    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        text = _typed(incoming)
-        if isinstance(text, Rejected):
-            return text
-        amount = parse_amount(text)
-        if amount is None:
-            return Rejected("input.amount_invalid")
-        if amount <= 0 or amount > self.max_value:
-            return Rejected("input.amount_range", {"max": f"{self.max_value:,}"})
-        return Accepted(str(amount))
-
-    def buttons(self, turn: Turn) -> list[list[Button]]:
-        return []
-
-    def show(self, turn: Turn, value: Any) -> str:
-        amount = Decimal(str(value))
-        shown = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-        return turn.t("input.amount_show", amount=shown)
-
-
-@dataclass(frozen=True)
-class Count:
-    """A whole number of things or people ('30', '约30人', 'about 30')."""
-
-    min_value: int = 1
-    max_value: int = 100_000
-    request: Request | None = None
-
-    def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        text = _typed(incoming)
-        if isinstance(text, Rejected):
-            return text
-        numbers = re.findall(r"\d+", text.replace(",", ""))
-        if len(numbers) != 1 or len(text) > 20:
-            return Rejected("input.count_invalid")
-        value = int(numbers[0])
-        if not self.min_value <= value <= self.max_value:
-            return Rejected("input.count_range", {"min": self.min_value, "max": self.max_value})
-        return Accepted(value)
-
-    def buttons(self, turn: Turn) -> list[list[Button]]:
-        return []
-
-    def show(self, turn: Turn, value: Any) -> str:
-        return str(value)
-
-
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -353,7 +280,7 @@ class IdNumber:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        typed = _typed(incoming)
+        typed = typed_text(incoming)
         if isinstance(typed, Rejected):
             return typed
         number = re.sub(r"\s", "", typed).upper()
@@ -395,7 +322,7 @@ class Moment:
     request: Request | None = None
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
-        text = _typed(incoming)
+        text = typed_text(incoming)
         if isinstance(text, Rejected):
             return Rejected("desk.when_invalid")
         local_now = turn.local(turn.now)

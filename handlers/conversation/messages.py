@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,19 @@ class Attachment:
         return {"kind": self.kind, "ref": self.ref, "name": self.name, "size": self.size}
 
 
+# C0 and C1 controls but tab, line feed and carriage return; bidirectional overrides and isolates (they can make a
+# text read differently from what it says); U+FEFF. NUL in particular cannot be stored by PostgreSQL.
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean(text: str) -> str:
+    """What every channel's door does to typed text: a lone surrogate (possible in JSON and some platform payloads,
+    and unencodable as UTF-8, so it would break sealing the conversation state) becomes U+FFFD; control characters
+    but tab and newlines, and bidi overrides, are removed."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _UNWANTED.sub("", text)
+
+
 @dataclass(frozen=True)
 class Incoming:
     channel: str
@@ -42,16 +56,13 @@ class Incoming:
     location: Location | None = None
     attachments: tuple[Attachment, ...] = ()
     language: str | None = None
-    display_name: str | None = None
-    chat_kind: str = "private"  # private | group
+    origin: str | None = None  # where it came from as the channel sees it (a client address), for per-origin limits
 
     def __post_init__(self) -> None:
-        # A lone surrogate (possible in JSON and some platform payloads) cannot be encoded as UTF-8, so it would
-        # break sealing the conversation state; it becomes U+FFFD here, at every channel's door.
-        for name in ("text", "choice", "display_name"):
+        for name in ("text", "choice"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, value.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+                object.__setattr__(self, name, clean(value))
 
     @property
     def command(self) -> tuple[str, str] | None:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from handlers.tickets.workcal import CalendarDataError, parse_clock
 from storage.models import Officer
 
-# Local policy: the default quiet hours of an officer (their row may say otherwise) and of every citizen.
+# Local policy: the default quiet hours of an officer (their row may say otherwise). Citizens' window is one setting,
+# Rules.citizen_quiet, shared by follow-ups and broadcasts.
 DEFAULT_QUIET: Final = ("22:00", "07:30")
 
 
@@ -41,7 +42,9 @@ def officer_not_before(officer: Officer, moment: datetime, zone: ZoneInfo, *, ur
     return quiet_until(officer.quiet_start or DEFAULT_QUIET[0], officer.quiet_end or DEFAULT_QUIET[1], moment, zone)
 
 
-def citizen_not_before(moment: datetime, zone: ZoneInfo, *, urgent: bool = False) -> datetime | None:
+def citizen_not_before(window: str, moment: datetime, zone: ZoneInfo, *, urgent: bool = False) -> datetime | None:
+    """When a message to a citizen may leave: now if urgent, else after the citizens' quiet hours ("21:00-08:00")."""
     if urgent:
         return None
-    return quiet_until(DEFAULT_QUIET[0], DEFAULT_QUIET[1], moment, zone)
+    start, _, end = window.partition("-")
+    return quiet_until(start.strip(), end.strip(), moment, zone)

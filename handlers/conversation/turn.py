@@ -34,6 +34,7 @@ class Rules:
     max_tickets_per_day: int = 5
     emergency_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     deadlines: Deadlines = field(default_factory=default_deadlines)
+    citizen_quiet: str = "21:00-08:00"  # local hours with nothing for citizens that is not urgent (local policy)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -175,7 +175,7 @@ async def _parent_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) ->
 async def _contact_check(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
     if ticket is None or ticket.status not in lifecycle.OPEN:
         return
-    if await f.uow.ladder.contacted(ticket, ticket.created_at, CONTACT_STATUSES):
+    if await f.uow.tickets.contacted(ticket, ticket.created_at, CONTACT_STATUSES):
         return
     if ticket.officer_id is not None:
         officer = await f.uow.officers.get(ticket.officer_id)
@@ -217,7 +217,7 @@ async def _citizen_update(f: Firing, row: FollowUp, ticket: Ticket | None) -> No
     if ticket is None or ticket.status not in lifecycle.OPEN:
         return
     days = f.deadlines.terms(ticket.kind, ticket.category).citizen_update_days
-    last = max(filter(None, [ticket.created_at, await f.uow.ladder.last_visible_at(ticket.id)]))
+    last = max(filter(None, [ticket.created_at, await f.uow.tickets.last_visible_at(ticket.id)]))
     if f.now - last < timedelta(days=days):
         await add(f.uow, ticket, CITIZEN_UPDATE, last + timedelta(days=days), f.now)
         return
@@ -230,7 +230,7 @@ async def _citizen_update(f: Firing, row: FollowUp, ticket: Ticket | None) -> No
                       due=f.when(locale, due))
         )  # fmt: skip
 
-    not_before = citizen_not_before(f.now, f.zone, urgent=ticket.urgent)
+    not_before = citizen_not_before(f.rules.citizen_quiet, f.now, f.zone, urgent=ticket.urgent)
     await f.to_person(ticket.citizen_id, render, not_before=not_before, priority=PRIORITY_FOLLOW_UP, essential=False)
     await lifecycle.record(f.uow, ticket, "update_sent", actor_person_id=None, now=f.now, citizen_visible=True)
     await add(f.uow, ticket, CITIZEN_UPDATE, f.now + timedelta(days=days), f.now)
@@ -243,7 +243,7 @@ async def _satisfaction_ask(f: Firing, row: FollowUp, ticket: Ticket | None) -> 
     def render(locale: str) -> Reply:
         return treatment_question(f.tr, locale, ticket)
 
-    not_before = citizen_not_before(f.now, f.zone)
+    not_before = citizen_not_before(f.rules.citizen_quiet, f.now, f.zone)
     await f.to_person(ticket.citizen_id, render, not_before=not_before, priority=PRIORITY_FOLLOW_UP)
     await f.note(ticket, "satisfaction_asked")
 
@@ -258,8 +258,8 @@ async def _satisfaction_timeout(f: Firing, row: FollowUp, ticket: Ticket | None)
 async def _digest(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
     working = lifecycle.OPEN - lifecycle.UNCLAIMED
     today = f.deadlines.calendar.local(f.now).date()
-    for officer in await f.uow.ladder.active_officers():
-        tickets = await f.uow.ladder.duty_of(officer, working, lifecycle.UNCLAIMED)
+    for officer in await f.uow.officers.active():
+        tickets = await f.uow.tickets.duty_of(officer, working, lifecycle.UNCLAIMED)
         if tickets:
             await _digest_for(f, officer, tickets, today)
     await ensure_digest(f.uow, f.deadlines, f.now, str(row.params.get("at", DEFAULT_DIGEST_AT)))
@@ -311,7 +311,7 @@ def backoff(attempts: int) -> timedelta:
 async def _fire(firing: Firing, row: FollowUp, report: TickReport, busy: list[int]) -> None:
     ticket: Ticket | None = None
     if row.ticket_id is not None:
-        ticket = await firing.uow.ladder.lock_if_free(row.ticket_id)
+        ticket = await firing.uow.tickets.lock_if_free(row.ticket_id)
         if ticket is None:  # someone is changing the ticket right now: its row waits for the next round
             busy.append(row.id)
             report.busy += 1

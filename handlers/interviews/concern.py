@@ -7,8 +7,9 @@ now — call 110 or the 96110 anti-fraud line, ask the bank to stop the payment 
 from __future__ import annotations
 
 from handlers.conversation.engine import URGENT
-from handlers.conversation.inputs import Amount, Count, Day, Text, options_from
+from handlers.conversation.inputs import Day, Text, options_from
 from handlers.conversation.interview import Answers, Interview, Step, if_
+from handlers.conversation.numbers import Amount, Count
 from handlers.conversation.places import COUNTY_CHOICE, COURT_CHOICE
 from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE, details

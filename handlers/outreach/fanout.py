@@ -30,7 +30,7 @@ from handlers.outreach.rules import (
     quiet_end_after,
 )
 from storage.models import Broadcast, OutboxMessage
-from storage.outreach import BROADCAST_KIND, PROGRESS_KIND
+from storage.repositories.broadcasts import BROADCAST_KIND, PROGRESS_KIND
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)

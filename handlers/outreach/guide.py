@@ -18,6 +18,7 @@ from storage.models import GuideEntry, GuideWord
 from storage.uow import Database, UnitOfWork
 
 PREFIX = "guide"
+MAX_QUERY = 200  # characters: what people type to find a service fits many times over
 LANGUAGES: Mapping[str, str] = {"zh": "zh_CN", "en": "en"}  # data-file table → locale
 REQUIRED = ("title", "what", "unit")
 CARD_FIELDS = ("title", "what", "unit", "place", "address", "hours", "access")
@@ -235,9 +236,12 @@ async def show_entry(turn: Turn, code: str) -> None:
 
 
 async def take_text(turn: Turn) -> bool:
-    """Free text outside an interview that reads like a search gets the guide's cards, then the menu."""
+    """Free text outside an interview that reads like a search gets the guide's cards, then the menu. A text longer
+    than MAX_QUERY is a story, not a search: it is not searched (and so costs nothing to send)."""
     text = turn.incoming.text
-    return bool(text) and turn.incoming.choice is None and await answer_query(turn, str(text))
+    if not text or turn.incoming.choice is not None or len(text) > MAX_QUERY:
+        return False
+    return await answer_query(turn, text)
 
 
 async def answer_query(turn: Turn, text: str) -> bool:
@@ -267,7 +271,7 @@ async def on_button(turn: Turn, pressed: Data) -> None:
 
 async def command(turn: Turn, args: str) -> None:
     """`/guide` opens the guide; `/guide 新车上户 西乡` searches it."""
-    if args.strip() and await answer_query(turn, args):
+    if args.strip() and len(args) <= MAX_QUERY and await answer_query(turn, args):
         return
     if args.strip():
         turn.say("guide.nothing")

@@ -96,29 +96,38 @@ class Vocabulary:
                 found[stemmed] += 1
         return found
 
-    def mentions(self, text: str, phrase: str) -> bool:
-        """A CJK phrase anywhere in the text; an English phrase as whole words."""
-        if CJK.search(phrase):
-            return phrase in text
-        wanted = " ".join(words_of(phrase))
-        return bool(wanted) and f" {wanted} " in f" {' '.join(words_of(text))} "
-
     def counties_in(self, text: str) -> set[str]:
-        text = normalise(text)
-        return {code for code, names in self.counties.items() if any(self.mentions(text, n) for n in names)}
+        found = Mentions(text)
+        return {code for code, names in self.counties.items() if any(found(n) for n in names)}
 
     def query(self, text: str) -> Query:
         """What was typed, and the synonym groups it calls up (each remembering which typed terms called it)."""
         typed = tuple(self.terms(text))
-        plain = normalise(text)
+        mentioned = Mentions(text)
         groups = []
         for group in self.synonyms:
-            triggers = [phrase for phrase in group if self.mentions(plain, phrase)]
+            triggers = [phrase for phrase in group if mentioned(phrase)]
             if triggers:
                 called_by = frozenset(t for phrase in triggers for t in self.terms(phrase, drop_stops=False))
                 phrases = tuple(tuple(self.terms(phrase, drop_stops=False)) for phrase in group)
                 groups.append(SynonymGroup(called_by & set(typed), tuple(p for p in phrases if p)))
         return Query(typed, tuple(groups))
+
+
+class Mentions:
+    """Does the text mention a phrase — a CJK phrase anywhere, an English phrase as whole words? The text is read
+    once, however many phrases are asked about: the cost is the text's length plus the phrases', never their product.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.plain = normalise(text)
+        self.words = f" {' '.join(words_of(self.plain))} "
+
+    def __call__(self, phrase: str) -> bool:
+        if CJK.search(phrase):
+            return phrase in self.plain
+        wanted = " ".join(words_of(phrase))
+        return bool(wanted) and f" {wanted} " in self.words
 
 
 @dataclass(frozen=True)

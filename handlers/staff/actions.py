@@ -50,7 +50,7 @@ async def phone(ctx: Ctx, arg: str) -> None:
         ctx.say("desk.phone.none")
         return
     number = ctx.turn.uow.cipher.decrypt(ticket.phone_sealed)
-    await ctx.turn.uow.tickets.audit(ctx.actor.person_id, "reveal_phone", ticket.id, ctx.now)
+    await ctx.turn.uow.audit.add(ctx.actor.person_id, "reveal_phone", ticket.id, ctx.now)
     await lifecycle.record(ctx.turn.uow, ticket, "phone_revealed", actor_person_id=ctx.actor.person_id, now=ctx.now)
     ctx.turn.say_sensitive("desk.phone.full", number=ticket.number, phone=number)
 

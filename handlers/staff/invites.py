@@ -18,6 +18,8 @@ CODE_LENGTH: Final = 12  # 31**12 ≈ 2**59 codes, against at most MAX_FAILURES 
 DEFAULT_TTL: Final = timedelta(hours=72)
 MAX_TTL: Final = timedelta(days=30)
 MAX_FAILURES: Final = 5
+MAX_FAILURES_PER_ORIGIN: Final = 10  # an office's shared address may hold a few people joining on the same day
+MAX_FAILURES_OVERALL: Final = 60  # beyond this in an hour someone is guessing: joining waits, /invite still works
 FAILURE_WINDOW: Final = timedelta(hours=1)
 FAILED_JOIN: Final = "join_failed"
 
@@ -90,9 +92,21 @@ async def make_invite(db: Database, unit_code: str, role: str, ttl: timedelta, n
         return code
 
 
-async def locked_out(uow: UnitOfWork, person_id: int, now: datetime) -> bool:
-    """Counted in the database, so the limit holds across processes and restarts."""
-    return await uow.duty.audit_count(person_id, FAILED_JOIN, now - FAILURE_WINDOW) >= MAX_FAILURES
+def origin_key(uow: UnitOfWork, origin: str | None) -> str | None:
+    """Where a guess came from, as a keyed hash: counted, never stored as it is."""
+    return uow.cipher.lookup_hash(f"origin:{origin}") if origin else None
+
+
+async def locked_out(uow: UnitOfWork, person_id: int, now: datetime, origin: str | None = None) -> bool:
+    """Counted in the database, so the limits hold across processes and restarts: per person, per origin (a fresh
+    web chat session is a fresh person, not a fresh address) and for everyone together."""
+    since = now - FAILURE_WINDOW
+    if await uow.audit.count(person_id, FAILED_JOIN, since) >= MAX_FAILURES:
+        return True
+    key = origin_key(uow, origin)
+    if key is not None and await uow.audit.count_where(FAILED_JOIN, since, origin=key) >= MAX_FAILURES_PER_ORIGIN:
+        return True
+    return await uow.audit.count_where(FAILED_JOIN, since) >= MAX_FAILURES_OVERALL
 
 
 async def check(uow: UnitOfWork, code: str, now: datetime) -> Checked:
@@ -109,14 +123,14 @@ async def check(uow: UnitOfWork, code: str, now: datetime) -> Checked:
     return Checked(invite, None)
 
 
-async def record_failure(uow: UnitOfWork, person_id: int, now: datetime) -> None:
-    await uow.tickets.audit(person_id, FAILED_JOIN, None, now)
+async def record_failure(uow: UnitOfWork, person_id: int, now: datetime, origin: str | None = None) -> None:
+    await uow.audit.add(person_id, FAILED_JOIN, None, now, origin=origin_key(uow, origin))
 
 
 async def redeem(uow: UnitOfWork, invite: Invite, person_id: int, name: str, now: datetime) -> Officer:
     """Use the invite once and make the person an officer of its unit (a former officer's row comes back)."""
     invite.used_at, invite.used_by_person_id = now, person_id
-    officer = await uow.duty.officer_of_person(person_id)
+    officer = await uow.officers.of_person_any(person_id)
     if officer is None:
         officer = await uow.officers.add(
             Officer(
@@ -130,6 +144,6 @@ async def redeem(uow: UnitOfWork, invite: Invite, person_id: int, name: str, now
         )
     else:
         officer.unit_id, officer.role, officer.name, officer.active = invite.unit_id, invite.role, name, True
-    await uow.tickets.audit(person_id, "joined", None, now)
+    await uow.audit.add(person_id, "joined", None, now)
     await uow.flush()
     return officer

@@ -61,12 +61,12 @@ async def join(turn: Turn, args: str) -> None:
     if not allows(actor, Action.JOIN):
         refuse_command(turn)
         return
-    if await invites.locked_out(uow, turn.person.id, now):
+    if await invites.locked_out(uow, turn.person.id, now, turn.incoming.origin):
         turn.say("desk.join.locked")
         return
     checked = await invites.check(uow, code, now)
     if checked.invite is None:
-        await invites.record_failure(uow, turn.person.id, now)
+        await invites.record_failure(uow, turn.person.id, now, turn.incoming.origin)
         turn.say(f"desk.join.{checked.problem}")
         return
     name = " ".join(name.split())
@@ -100,7 +100,7 @@ async def complete_join(turn: Turn, code: str, name: str) -> None:
         return
     checked = await invites.check(uow, code, now)  # again: the code may have been used while a name was typed
     if checked.invite is None:
-        await invites.record_failure(uow, turn.person.id, now)
+        await invites.record_failure(uow, turn.person.id, now, turn.incoming.origin)
         turn.say(f"desk.join.{checked.problem}")
         return
     officer = await invites.redeem(uow, checked.invite, turn.person.id, name, now)
@@ -140,7 +140,7 @@ async def invite(turn: Turn, args: str = "") -> None:
         turn.say("desk.invite.bad_ttl")
         return
     code = await invites.create_invite(uow, unit, role, ttl, turn.now)
-    await uow.tickets.audit(turn.person.id, "invite_created", None, turn.now)
+    await uow.audit.add(turn.person.id, "invite_created", None, turn.now)
     turn.say_sensitive(
         "desk.invite.created",
         unit=unit_label(turn.translator, turn.locale, unit),

@@ -41,8 +41,8 @@ async def duty(turn: Turn, args: str = "") -> None:
     if not allows(actor, Action.DUTY) or actor.officer_id is None or actor.unit_id is None:
         refuse_command(turn)
         return
-    mine = await uow.duty.assigned(actor.officer_id, WORKING)
-    waiting = await uow.duty.unclaimed(actor.unit_id, lifecycle.UNCLAIMED)
+    mine = await uow.tickets.assigned(actor.officer_id, WORKING)
+    waiting = await uow.tickets.unclaimed(actor.unit_id, lifecycle.UNCLAIMED)
     lines = [turn.t("desk.duty.title", name=actor.name or "")]
     rows: list[tuple[Button, ...]] = []
     lines.append(turn.t("desk.duty.mine", count=len(mine)))
@@ -76,10 +76,10 @@ async def overview(turn: Turn, args: str = "") -> None:
         return
     tr, locale = turn.translator, turn.locale
     open_statuses = lifecycle.OPEN
-    overdue = await uow.duty.overdue_counts(turn.now, open_statuses)
+    overdue = await uow.tickets.overdue_counts(turn.now, open_statuses)
     if actor.role == Role.ADMIN:
-        counts = await uow.duty.status_counts(None)
-        units = await uow.duty.units_by_id({u for u, _, _ in counts if u is not None})
+        counts = await uow.tickets.status_counts(None)
+        units = await uow.units.by_ids({u for u, _, _ in counts if u is not None})
         per_unit: dict[int | None, dict[str, int]] = {}
         for unit_id, status, n in counts:
             per_unit.setdefault(unit_id, {})[status] = n
@@ -105,14 +105,14 @@ async def overview(turn: Turn, args: str = "") -> None:
         turn.reply(Reply(text="\n".join(lines)))
         return
     unit = await uow.units.get(actor.unit_id)
-    counts = await uow.duty.status_counts(actor.unit_id)
+    counts = await uow.tickets.status_counts(actor.unit_id)
     lines = [turn.t("desk.overview.title", unit=unit_label(tr, locale, unit))]
     for _, status, n in sorted(
         counts, key=lambda c: lifecycle.STATUSES.index(c[1]) if c[1] in lifecycle.STATUSES else 99
     ):
         lines.append(turn.t("desk.overview.status_line", status=status_label(tr, locale, status), count=n))
     lines.append(turn.t("desk.overview.overdue", count=overdue.get(actor.unit_id, 0)))
-    tickets = await uow.duty.of_unit(actor.unit_id, open_statuses)
+    tickets = await uow.tickets.of_unit(actor.unit_id, open_statuses)
     names: dict[int, Officer] = {o.id: o for o in await uow.officers.of_unit(actor.unit_id)}
     rows: list[tuple[Button, ...]] = []
     for ticket in tickets[:SHOWN]:

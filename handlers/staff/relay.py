@@ -101,10 +101,10 @@ async def reply(ctx: Ctx, arg: str) -> None:
 async def open_relay(turn: Turn) -> Ticket | None:
     """The citizen's ticket an officer last wrote about, while that conversation is still open."""
     best: tuple[int, Ticket] | None = None
-    for ticket in await turn.uow.duty.open_of_citizen(turn.person.id, WORKING):
+    for ticket in await turn.uow.tickets.open_of_citizen(turn.person.id, WORKING):
         if ticket.officer_id is None:
             continue
-        last = await turn.uow.duty.last_event(ticket.id, RELAY_EVENTS)
+        last = await turn.uow.tickets.last_event(ticket.id, RELAY_EVENTS)
         if last is None or last.action not in ("message_out", "message_in"):
             continue
         if last.created_at < turn.now - RELAY_TTL:

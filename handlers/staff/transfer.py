@@ -28,8 +28,8 @@ def _abort_row(ctx: Ctx) -> tuple[Button, ...]:
 
 async def transfer_targets(ctx: Ctx) -> list[Unit]:
     uow, ticket = ctx.turn.uow, ctx.ticket
-    local = list(await uow.duty.units_in(ticket.county)) if ticket.county else []
-    city = list(await uow.duty.units_in(None))
+    local = list(await uow.units.units_in(ticket.county)) if ticket.county else []
+    city = list(await uow.units.units_in(None))
     order = {kind: i for i, kind in enumerate(TRANSFER_KINDS)}
     local.sort(key=lambda u: (order.get(u.kind, 99), u.id))
     city.sort(key=lambda u: (order.get(u.kind, 99), u.id))

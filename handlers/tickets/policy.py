@@ -67,10 +67,6 @@ class Actor:
         return cls(person_id=None)
 
 
-class Forbidden(Exception):
-    """Refused. Callers show it exactly like a ticket that does not exist."""
-
-
 async def actor_for(uow: UnitOfWork, person_id: int | None) -> Actor:
     if person_id is None:
         return Actor.nobody()
@@ -161,8 +157,3 @@ def allows(actor: Actor, action: Action, ticket: Ticket | None = None) -> bool:
     if rule is None or ticket is None:
         return False
     return rule(actor, ticket)
-
-
-def require(actor: Actor, action: Action, ticket: Ticket | None = None) -> None:
-    if not allows(actor, action, ticket):
-        raise Forbidden(action.value)

@@ -48,7 +48,7 @@ class Rates:
 
 async def three_rates(uow: UnitOfWork, start: datetime, end: datetime) -> Rates:
     tickets = responded = resolved = rated = satisfied = solved_yes = solved_rated = 0
-    for status, claim_due, claimed, resolved_at, treatment, solved in await uow.ladder.for_rates(start, end):
+    for status, claim_due, claimed, resolved_at, treatment, solved in await uow.tickets.for_rates(start, end):
         if status == lifecycle.CANCELLED:
             continue
         tickets += 1

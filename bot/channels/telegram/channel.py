@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,16 +25,16 @@ from aiogram.types import CallbackQuery, Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channels.base import Channel
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.commands import publish_chat_menu, publish_citizen_menu
 from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Received, chat_of, receive
-from bot.channels.webchat.limits import RateLimiter
+from bot.channels.throttle import RateLimiter
 from bot.config import Settings
 from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.messages import Reply
-from handlers.delivery import Delivery
-from handlers.desk import Desk, Handled
+from handlers.desk import Desk
 from handlers.notices import staff_on_channel
 from storage.uow import Database
 
@@ -66,7 +66,9 @@ MAX_UNCOMMITTED = 10_000  # throttle decisions kept for updates that Telegram wi
 PARALLEL_CHATS = 32  # chats of one getUpdates batch handled at the same time; one chat is always in order
 
 
-class TelegramChannel:
+class TelegramChannel(Channel):
+    name = CHANNEL
+
     def __init__(
         self,
         desk: Desk,
@@ -77,6 +79,7 @@ class TelegramChannel:
         signing_secret: bytes,
     ) -> None:
         assert settings.telegram_bot_token is not None
+        super().__init__()
         self.desk, self.db, self.t = desk, db, translator
         self.settings = settings
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else None
@@ -90,9 +93,6 @@ class TelegramChannel:
         self.transport = TelegramTransport(
             self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second, wake=self._wake_sender
         )
-        # Wired by the composition root to the outbox sender: replies go out as soon as the turn commits.
-        self.send_now: Callable[[Sequence[Delivery]], None] | None = None
-        self.wake: Callable[[], None] = lambda: None
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}
         self._uncommitted: dict[str, bool] = {}  # update key → throttled?, for updates that failed to commit
@@ -100,7 +100,6 @@ class TelegramChannel:
         given = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
         self.webhook_secret = given or hmac.new(signing_secret, b"shishi/telegram/webhook", hashlib.sha256).hexdigest()
         self.poll_timeout = settings.telegram_poll_timeout
-        self.on_handled: list[Callable[[Handled], object]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._jobs: set[asyncio.Task[None]] = set()  # menu refreshes in flight
         self._offset: int | None = None
@@ -233,10 +232,7 @@ class TelegramChannel:
                 return
             incoming = replace(incoming, choice=choice)
         handled = await self.desk.handle(incoming, send_now=self.send_now is not None)
-        if handled.taken and self.send_now is not None:
-            self.send_now(handled.taken)
-        for callback in self.on_handled:
-            callback(handled)
+        self.committed(handled)
         if received.callback is not None:
             self._later(self._answer(received.callback))
         for channel, chat_id in handled.commands_changed:  # a join, also one whose name came in a later message

@@ -25,12 +25,6 @@ class Pace:
         """Seconds to wait before the next message may go."""
         return self.delay_for(1, now)
 
-    def reserve(self, now: float) -> float:
-        """Take the next slot; returns how long to wait for it."""
-        wait = self.delay(now)
-        self.take(now + wait)
-        return wait
-
     def delay_for(self, count: int, now: float) -> float:
         """Seconds to wait before `count` messages may go at once."""
         return max(self.tat + (count - 1) * self.interval - self.tolerance - now, 0.0)

@@ -34,10 +34,6 @@ class Received:
     signed_choice: str | None = None  # raw callback data, still to be verified
 
 
-def chat_kind(chat_type: str) -> str:
-    return "private" if chat_type == "private" else "group"
-
-
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
     if message.photo:
@@ -79,7 +75,6 @@ def from_message(update_id: int, message: Message) -> Received:
         location=location,
         attachments=attachments_of(message),
         language=user.language_code if user else None,
-        chat_kind=chat_kind(message.chat.type),
     )
     return Received(incoming=incoming, user_id=user.id if user else None)
 
@@ -93,7 +88,6 @@ def from_callback(update_id: int, query: CallbackQuery) -> Received | None:
         chat_id=str(message.chat.id),
         update_key=update_key(update_id, f"q{query.id}"),
         language=query.from_user.language_code,
-        chat_kind=chat_kind(message.chat.type),
     )
     return Received(incoming=incoming, user_id=query.from_user.id, callback=query, signed_choice=query.data)
 

@@ -8,7 +8,6 @@ import hashlib
 import ipaddress
 import json
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import Any
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.webchat.limits import RateLimiter
+from bot.channels.base import Channel
+from bot.channels.throttle import RateLimiter
 from bot.channels.webchat.sessions import Sessions
 from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads
 from bot.config import Settings
@@ -27,8 +27,8 @@ from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Attachment, Contact, Incoming
 from handlers.delivery import Delivery, Outcome, Sent
 from handlers.desk import Desk
+from storage.repositories.webchat import due_transcript
 from storage.uow import Database
-from storage.webchat import due_transcript
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,11 @@ def chat_id_for(token: str) -> str:
     return "w" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
-class WebChat:
+class WebChat(Channel):
+    name = CHANNEL
+
     def __init__(self, desk: Desk, db: Database, translator: Translator, settings: Settings) -> None:
+        super().__init__()
         self.desk, self.db, self.t, self.settings = desk, db, translator, settings
         self.hub = Hub()
         self.transport = WebChatTransport(self.hub)
@@ -134,7 +137,6 @@ class WebChat:
             ),
         )
         self.static_files = {p.name for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
-        self.on_handled: list[Any] = []
         self._sockets: set[web.WebSocketResponse] = set()
         self._closing = False
         self._sweeper: asyncio.Task[None] | None = None
@@ -299,6 +301,7 @@ class WebChat:
             contact=Contact(phone=contact, own=True) if contact else None,
             attachments=attachments,
             language=request.headers.get("Accept-Language"),
+            origin=self.client_address(request),
         )
 
     def _attachments(self, chat_id: str, listed: Any) -> tuple[Attachment, ...] | None:
@@ -321,8 +324,7 @@ class WebChat:
         for channel, recipient in handled.touched:
             if channel == CHANNEL:
                 self.hub.notify(recipient)
-        for callback in self.on_handled:
-            callback(handled)
+        self.committed(handled)
 
     async def post(self, request: web.Request) -> web.Response:
         chat_id, token = self._session(request)
@@ -546,7 +548,3 @@ def _within(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.I
     except ValueError:
         return False
     return any(ip in network for network in networks)
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex

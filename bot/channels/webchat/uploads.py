@@ -18,8 +18,7 @@ from pathlib import Path
 from aiohttp import BodyPartReader
 
 from storage.models import Upload
-from storage.uow import Database
-from storage.webchat import (
+from storage.repositories.webchat import (
     add_upload,
     attachment_refs,
     forget_uploads,
@@ -28,6 +27,7 @@ from storage.webchat import (
     stale_uploads,
     upload_usage,
 )
+from storage.uow import Database
 
 log = logging.getLogger(__name__)
 

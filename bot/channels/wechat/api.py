@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from handlers.conversation.turn import Clock, system_clock
+from storage.repositories.wechat import WeChatRepository
 from storage.uow import Database
-from storage.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 

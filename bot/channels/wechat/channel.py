@@ -8,11 +8,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
+from bot.channels.base import Channel
 from bot.channels.text_menu import LocaleGuess, menu_of
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.crypto import Forged, MessageCrypto, signature_ok
@@ -25,11 +25,11 @@ from bot.config import Settings
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Delivery, Outcome, Sent, settle
+from handlers.delivery import Outcome, Sent, settle
 from handlers.desk import Desk, Handled
 from handlers.outreach.rules import forget_unreachable
+from storage.repositories.wechat import WeChatRepository
 from storage.uow import Database
-from storage.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,14 @@ class _Turn:
     passive: str | None = None  # the text answered passively, repeated to a retry if WeChat did not get it
 
 
-class WeChatChannel:
+class WeChatChannel(Channel):
+    name = CHANNEL
+
     def __init__(
         self, desk: Desk, db: Database, translator: Translator, settings: Settings, *, clock: Clock = system_clock
     ) -> None:
         assert settings.wechat_token is not None and settings.wechat_app_id is not None
+        super().__init__()
         self.desk, self.db, self.t, self.clock = desk, db, translator, clock
         self.token = settings.wechat_token.get_secret_value()
         self.app_id = settings.wechat_app_id
@@ -89,10 +92,6 @@ class WeChatChannel:
         self.budget = settings.wechat_passive_budget
         self.max_body = settings.wechat_max_body
         self.freshness = settings.wechat_timestamp_window
-        # Wired by the composition root to the outbox sender.
-        self.send_now: Callable[[Sequence[Delivery]], None] | None = None
-        self.wake: Callable[[], None] = lambda: None
-        self.on_handled: list[Callable[[Handled], object]] = []
         self._turns: dict[str, _Turn] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.passive_answers = 0

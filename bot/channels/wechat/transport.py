@@ -18,8 +18,8 @@ from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Clock, system_clock
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable
 from storage.models import WeChatWindow
+from storage.repositories.wechat import WeChatRepository
 from storage.uow import Database
-from storage.wechat import WeChatRepository
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ Create Date: 2026-12-02 02:00:00
 
 uploads: each web chat upload with its chat, a keyed hash of the client address and its size, so the quotas per
 chat, per address and overall hold across processes, and files no ticket holds are removed after a day.
+audit_log.origin: a keyed hash of where a failed /join came from, so invite guesses are counted per address too.
 """
 
 from collections.abc import Sequence
@@ -36,9 +37,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_uploads_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_uploads_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_uploads_address_created', ['address', 'created_at'], unique=False)
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('origin', sa.String(length=64), nullable=True))
+        batch_op.create_index('ix_audit_log_action_origin', ['action', 'origin', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_action_origin')
+        batch_op.drop_column('origin')
     with op.batch_alter_table('uploads', schema=None) as batch_op:
         batch_op.drop_index('ix_uploads_address_created')
         batch_op.drop_index(batch_op.f('ix_uploads_created_at'))

@@ -1,0 +1,137 @@
+"""The way out: outbox rows claimed for sending under a lease, read as a chat's transcript, settled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.crypto import FieldCipher
+from storage.models import OutboxMessage
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession, dialect: str, cipher: FieldCipher) -> None:
+        self.session, self.dialect, self.cipher = session, dialect, cipher
+
+    def seal(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A message that carries personal data in full (a revealed phone, an invite code) is stored encrypted."""
+        return {"sealed": self.cipher.encrypt(json.dumps(payload, ensure_ascii=False))}
+
+    def open(self, payload: dict[str, Any]) -> dict[str, Any]:
+        sealed = payload.get("sealed")
+        if not isinstance(sealed, str):
+            return payload
+        opened: dict[str, Any] = json.loads(self.cipher.decrypt(sealed))
+        return opened
+
+    async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
+        """A turn's messages in one flush (one statement on PostgreSQL)."""
+        self.session.add_all(messages)
+        await self.session.flush()
+
+    async def enqueue(self, message: OutboxMessage) -> OutboxMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def claim_due(
+        self, channel: str, now: datetime, limit: int, lease: timedelta, *, exclude: Sequence[str] = ()
+    ) -> Sequence[OutboxMessage]:
+        """Take up to `limit` due rows for sending, most urgent first; a lease keeps other senders off them."""
+        due = and_(
+            OutboxMessage.channel == channel,
+            OutboxMessage.not_before <= now,
+            or_(
+                OutboxMessage.status == "pending",
+                and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+            ),
+        )
+        if exclude:
+            due = and_(due, OutboxMessage.recipient.not_in(exclude))
+        # A chat reads its messages in order: nothing overtakes an earlier row of the same or higher urgency that
+        # is waiting (deferred by a 429, a back-off or the chat's pace) or in flight with another sender.
+        earlier = aliased(OutboxMessage)
+        waiting = (
+            select(earlier.id)
+            .where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.recipient == OutboxMessage.recipient,
+                earlier.id < OutboxMessage.id,
+                earlier.priority <= OutboxMessage.priority,
+                or_(
+                    and_(earlier.status == "pending", earlier.not_before > now),
+                    and_(earlier.status == "sending", earlier.lease_until >= now),
+                ),
+            )
+            .exists()
+        )
+        due = and_(due, ~waiting)
+        stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = (await self.session.execute(stmt)).scalars().all()
+        for row in rows:
+            row.status = "sending"
+            row.lease_until = now + lease
+            row.started_at = None
+            row.attempts += 1
+        await self.session.flush()
+        return rows
+
+    async def mark_started(self, message_ids: Sequence[int], now: datetime) -> None:
+        """These leased rows' requests are about to go out (see OutboxMessage.started_at)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
+            .values(started_at=now)
+        )
+
+    async def transcript(self, channel: str, recipient: str, after_id: int, limit: int) -> Sequence[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.id > after_id,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def last_id(self, channel: str, recipient: str) -> int:
+        stmt = select(func.max(OutboxMessage.id)).where(
+            OutboxMessage.channel == channel, OutboxMessage.recipient == recipient
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() or 0
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def get_many(self, message_ids: Sequence[int]) -> dict[int, OutboxMessage]:
+        """Many rows in one query each 500: settling a broadcast's hundreds row by row costs seconds on SQLite."""
+        found: dict[int, OutboxMessage] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = list(message_ids[start : start + 500])
+            rows = (await self.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(chunk)))).scalars()
+            found.update((row.id, row) for row in rows)
+        return found
+
+    async def drop_nonessential(self, channel: str, recipient: str) -> int:
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.status == "pending",
+                OutboxMessage.essential.is_(False),
+            )
+            .values(status="dropped")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
