@@ -35,7 +35,8 @@ i18n: $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench; normal=$$?; $(PY) -m bench --users 300 --think 0 --saturation; saturated=$$?; \
+		exit $$((normal || saturated))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
