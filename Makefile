@@ -34,7 +34,8 @@ i18n: $(STAMP)
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap -i locales/messages.pot -d locales -D messages
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench; normal=$$?; $(PY) -m bench --users 300 --think 0 --saturation; saturated=$$?; \
+		exit $$((normal || saturated))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -104,6 +104,21 @@ def test_update_becomes_one_incoming(name: str, payload: dict[str, Any], expecte
         assert getattr(incoming, key) == value, key
 
 
+def test_anything_from_a_group_is_not_for_the_desk() -> None:
+    """The desk serves private chats: a group's messages, its service messages and presses under its messages are
+    acknowledged and dropped before the desk."""
+    joined = {"new_chat_members": [USER], "chat": GROUP}
+    under = {**message(text="q"), "chat": GROUP}
+    query = {"id": "q2", "from": USER, "message": under, "chat_instance": "c", "data": "x"}
+    for payload in (
+        {"message": {**message(text="hi"), "chat": GROUP}},
+        {"message": {**message(text="/start"), "chat": {**GROUP, "type": "group"}}},
+        {"message": {**message(), **joined}},
+        {"callback_query": query},
+    ):
+        assert receive(Update.model_validate({"update_id": 903, **payload})) is None, payload
+
+
 def test_button_press_carries_the_raw_data_to_verify_and_edits_are_ignored() -> None:
     query = {"id": "q1", "from": USER, "message": message(text="q"), "chat_instance": "c", "data": "abc"}
     received = receive(Update.model_validate({"update_id": 901, "callback_query": query}))

@@ -146,8 +146,10 @@ class WebChat(Channel):
         reconnects to whichever process serves next instead of holding this one's stop."""
         self._closing = True
         self.hub.notify_all()
-        for ws in list(self._sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart")
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart") for ws in list(self._sockets)]
+        if closing:  # a page that does not answer the closing handshake is not waited for long
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), timeout=2.0)
 
     async def _start_sweeping(self, app: web.Application) -> None:
         self._sweeper = asyncio.create_task(self.uploads.sweep_forever(self.db, self.desk.clock), name="uploads")
