@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
-from handlers.conversation.outbox import PRIORITY_REPLY
-from handlers.conversation.turn import Clock, Effects, Rules, State, Turn, system_clock
+from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
+from handlers.conversation.turn import Clock, Rules, State, Turn, system_clock
 from handlers.delivery import Delivery, delivery, take_replies
 from handlers.followups.firing import TickReport, tick
 from handlers.router import INTERVIEWS, SUBSCRIBERS, dispatch
 from storage.models import OutboxMessage
-from storage.uow import Database
+from storage.repositories.people import StaffChat
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -125,49 +127,39 @@ class Desk:
                 return Handled(duplicate=True)
             messages = []
             if notice is not None:
-                identity = await uow.people.identity(incoming.channel, incoming.chat_id)
-                locale = (
-                    (await uow.people.get(identity.person_id)).locale
-                    if identity
-                    else self.translator.locale_for(incoming.language)
-                )
-                row = OutboxMessage(
-                    channel=incoming.channel,
-                    recipient=incoming.chat_id,
-                    payload=Reply(text=self.translator(locale, notice)).to_payload(),
-                    priority=PRIORITY_REPLY,
-                    essential=False,
-                    kind="notice",
-                    status="pending",
-                    attempts=0,
-                    not_before=now,
-                    created_at=now,
-                )
-                messages.append(await uow.outbox.enqueue(row))
+                messages = await self._notice(uow, incoming, notice, now, kind="notice", essential=False)
             await uow.commit()
             return Handled(duplicate=False, messages=messages)
+
+    async def _notice(
+        self, uow: UnitOfWork, incoming: Incoming, msgid: str, now: datetime, *, kind: str, essential: bool
+    ) -> list[OutboxMessage]:
+        """A short message to a chat outside a turn (an apology, "you are sending too fast"), in its language."""
+        identity = await uow.people.identity(incoming.channel, incoming.chat_id)
+        locale = (
+            (await uow.people.get(identity.person_id)).locale
+            if identity
+            else self.translator.locale_for(incoming.language)
+        )
+        outbox = Outbox(uow, now)
+        reply = Reply(text=self.translator(locale, msgid))
+        outbox.to_chat(
+            incoming.channel, incoming.chat_id, reply, kind=kind, priority=PRIORITY_REPLY, essential=essential
+        )
+        return await outbox.flush()
+
+    async def staff_chats(self, channel: str, external_id: str | None = None) -> Sequence[StaffChat]:
+        """Officers' chats on a channel with their role and language (one chat when `external_id` is given), for
+        channels that show staff their own command menu."""
+        async with self.db.reading() as uow:
+            return await uow.people.staff_chats(channel, external_id)
 
     async def _apologise(self, incoming: Incoming) -> Handled:
         now = self.clock()
         async with self.db() as uow:
             if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
                 return Handled(duplicate=True)
-            identity = await uow.people.identity(incoming.channel, incoming.chat_id)
-            locale = (
-                (await uow.people.get(identity.person_id)).locale
-                if identity
-                else self.translator.locale_for(incoming.language)
-            )
-            effects = Effects(uow, self.translator, self.rules, now)
-            effects.outbox.to_chat(
-                incoming.channel,
-                incoming.chat_id,
-                Reply(text=self.translator(locale, "error.internal")),
-                kind="reply",
-                priority=PRIORITY_REPLY,
-                essential=True,
-            )
-            messages = await effects.outbox.flush()
+            messages = await self._notice(uow, incoming, "error.internal", now, kind="reply", essential=True)
             await uow.commit()
             return Handled(duplicate=False, messages=messages)
 

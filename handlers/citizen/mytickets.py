@@ -208,7 +208,7 @@ async def _tell_officer(turn: Turn, ticket: Ticket, msgid: str) -> None:
     officer = await turn.uow.officers.get(ticket.officer_id)
     if officer is None:
         return
-    await turn.send_to_person(
+    await turn.outbox.to_person(
         officer.person_id, lambda locale: Reply(text=turn.translator(locale, msgid, number=ticket.number))
     )
 

@@ -10,7 +10,7 @@ from typing import Any, Final
 from handlers.conversation import engine
 from handlers.conversation.buttons import Data, data
 from handlers.conversation.inputs import Accepted, Parsed, Rejected
-from handlers.conversation.interview import Answers, Interview, Step
+from handlers.conversation.interview import Answers, Step, form
 from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.quiet import officer_not_before
 from handlers.conversation.turn import Turn
@@ -60,15 +60,10 @@ async def _save_comment(turn: Turn, answers: Answers) -> None:
     turn.say("rate.comment_thanks")
 
 
-COMMENT_FORM: Final = Interview(
-    name="rate_comment",
-    title="rate_comment.title",
-    steps=(Step("comment", ask="rate.comment_invite", expects=CommentText()),),
-    on_done=_save_comment,
-    needs_consent=False,
-    in_menu=False,
-    confirm=False,
-    transient=True,
+COMMENT_FORM: Final = form(
+    "rate_comment",
+    (Step("comment", ask="rate.comment_invite", expects=CommentText()),),
+    _save_comment,
     ttl=COMMENT_WINDOW,
     nav=False,
 )
@@ -141,6 +136,6 @@ async def alert_reopened(turn: Turn, ticket: Ticket, answer: str) -> int:
             )  # fmt: skip
 
         not_before = officer_not_before(officer, turn.now, turn.rules.zone, urgent=ticket.urgent)
-        if await turn.send_to_person(officer.person_id, render, not_before=not_before):
+        if await turn.outbox.to_person(officer.person_id, render, not_before=not_before):
             sent += 1
     return sent

@@ -94,3 +94,21 @@ class Interview:
 
     def final_answers(self, answers: Answers) -> Answers:
         return {s.key: answers[s.key] for s in self.applicable(answers) if s.key in answers}
+
+
+def form(
+    name: str, steps: tuple[Step, ...], on_done: Callable[[Turn, Answers], Awaitable[None]], **more: Any
+) -> Interview:
+    """A short form opened from a button (a reason, a note, a comment, a name): transient, done without a summary,
+    titled `<name>.title`, asking no consent of its own."""
+    return Interview(
+        name=name,
+        title=f"{name}.title",
+        steps=steps,
+        on_done=on_done,
+        needs_consent=False,
+        in_menu=False,
+        confirm=False,
+        transient=True,
+        **more,
+    )

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Incoming, Reply
-from handlers.conversation.outbox import PRIORITY_ALERT, PRIORITY_REPLY, Outbox, Render
+from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
 from handlers.tickets.deadlines import Deadlines, default_deadlines
 from storage.models import ChatIdentity, Conversation, OutboxMessage, Person
 from storage.uow import UnitOfWork
@@ -157,21 +157,6 @@ class Turn(Effects):
     def say_sensitive(self, msgid: str, **params: object) -> None:
         """A reply carrying personal data in full: its outbox row is sealed at rest."""
         self.reply(Reply(text=self.t(msgid, **params), sensitive=True))
-
-    async def send_to_person(
-        self,
-        person_id: int,
-        render: Render,
-        *,
-        kind: str = "alert",
-        priority: int = PRIORITY_ALERT,
-        essential: bool = True,
-        not_before: datetime | None = None,
-    ) -> bool:
-        """Queue a message for a person on their most recently used reachable chat, in their language."""
-        return await self.outbox.to_person(
-            person_id, render, kind=kind, priority=priority, essential=essential, not_before=not_before
-        )
 
     async def flush(self, before_write: Callable[[list[OutboxMessage]], object] | None = None) -> list[OutboxMessage]:
         """Write every queued message as an outbox row, in one flush; `before_write` may still change the rows."""

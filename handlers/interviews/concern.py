@@ -6,14 +6,12 @@ now — call 110 or the 96110 anti-fraud line, ask the bank to stop the payment 
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Day, Text, options_from
-from handlers.conversation.interview import Answers, Interview, Step, if_
+from handlers.conversation.interview import Interview, Step, if_
 from handlers.conversation.numbers import Amount, Count
 from handlers.conversation.places import COUNTY_CHOICE, COURT_CHOICE
-from handlers.conversation.turn import Turn
-from handlers.interviews.contact import PHONE, details
-from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.interviews.contact import PHONE
+from handlers.interviews.submit import Opens, submitting
 
 CATEGORIES = ("fraud", "wages", "enforcement", "public_safety", "other")
 PAYMENT_WAYS = ("bank_transfer", "mobile_pay", "bank_card", "cash", "crypto", "other")
@@ -34,21 +32,6 @@ DETAIL_KEYS = (
     "case_number",
     "court",
 )
-
-
-async def submit(turn: Turn, answers: Answers) -> None:
-    await open_ticket(
-        turn,
-        NewTicket(
-            kind="concern",
-            category=answers["category"],
-            county=answers["county"],
-            summary=answers["description"],
-            phone=answers["phone"],
-            details=details(answers, *DETAIL_KEYS),
-            urgent=bool(answers.get(URGENT)),
-        ),
-    )
 
 
 CONCERN = Interview(
@@ -83,5 +66,5 @@ CONCERN = Interview(
         Step("description", ask="concern.description", expects=Text(min_len=10, max_len=2000)),
         PHONE,
     ),
-    on_done=submit,
+    on_done=submitting(Opens("concern", details=DETAIL_KEYS)),
 )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers.conversation.inputs import Phone, options_from
-from handlers.conversation.interview import Answers, Step
+from handlers.conversation.interview import Step
 
 CONTACT_TIMES = ("any", "morning", "afternoon", "evening", "weekend")
 
@@ -16,8 +14,3 @@ CONTACT_TIME = Step(
     expects=options_from(CONTACT_TIMES, "common.contact_time", columns=2),
     label="common.contact_time.label",
 )
-
-
-def details(answers: Answers, *keys: str) -> dict[str, Any]:
-    """The answers a ticket keeps as details; never the phone or ID number, which are sealed on their own."""
-    return {key: answers[key] for key in keys if answers.get(key) is not None}

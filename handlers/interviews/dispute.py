@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Media, Text, options_from
-from handlers.conversation.interview import Answers, Interview, Step
-from handlers.conversation.places import COUNTY_CHOICE, TownshipChoice, has_townships, township_of
-from handlers.conversation.turn import Turn
-from handlers.interviews.contact import CONTACT_TIME, PHONE, details
-from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.conversation.interview import Interview, Step
+from handlers.conversation.places import COUNTY_CHOICE, TownshipChoice, has_townships
+from handlers.interviews.contact import CONTACT_TIME, PHONE
+from handlers.interviews.submit import Opens, submitting
 
 CATEGORIES = (
     "land",
@@ -21,23 +19,6 @@ CATEGORIES = (
     "traffic",
     "other",
 )
-
-
-async def submit(turn: Turn, answers: Answers) -> None:
-    await open_ticket(
-        turn,
-        NewTicket(
-            kind="dispute",
-            category=answers["category"],
-            county=answers["county"],
-            township=township_of(answers["county"], answers.get("township")),
-            summary=answers["description"],
-            phone=answers["phone"],
-            details=details(answers, "other_party", "contact_time"),
-            attachments=list(answers.get("evidence") or []),
-            urgent=bool(answers.get(URGENT)),
-        ),
-    )
 
 
 DISPUTE = Interview(
@@ -62,5 +43,7 @@ DISPUTE = Interview(
         PHONE,
         CONTACT_TIME,
     ),
-    on_done=submit,
+    on_done=submitting(
+        Opens("dispute", details=("other_party", "contact_time"), attachments="evidence", township=True)
+    ),
 )

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT
+from typing import Any
+
 from handlers.conversation.inputs import IdNumber, Text, YesNo, options_from
 from handlers.conversation.interview import Answers, Interview, Step, if_
 from handlers.conversation.places import COUNTY_CHOICE
 from handlers.conversation.turn import Turn
-from handlers.interviews.contact import PHONE, details
-from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.interviews.contact import PHONE
+from handlers.interviews.submit import Opens, submitting
 from handlers.tickets.legal_aid import (
     AGES,
     GROUP_CHOICES,
@@ -24,6 +25,15 @@ from handlers.tickets.legal_aid import (
 DETAIL_KEYS = ("special", "age", "guardian", "group", "card", "income")
 
 
+def assessment(answers: Answers) -> dict[str, Any]:
+    """The assessment the legal-aid centre sees beside the answers."""
+    return {"assessment": assess(answers).to_details()}
+
+
+def tell_outcome(turn: Turn, answers: Answers) -> None:
+    turn.reply(outcome_text(turn, answers))
+
+
 def outcome_text(turn: Turn, answers: Answers) -> str:
     """The citizen's answer: likely eligible because … (article), or the centre will review; what to bring; when."""
     result = assess(answers)
@@ -33,24 +43,6 @@ def outcome_text(turn: Turn, answers: Answers) -> str:
     if result.guardian:
         parts.append(turn.t("legal_aid.guardian_note"))
     return "\n\n".join(parts)
-
-
-async def submit(turn: Turn, answers: Answers) -> None:
-    result = assess(answers)
-    await open_ticket(
-        turn,
-        NewTicket(
-            kind="legal_aid",
-            category=answers["matter"],
-            county=answers["county"],
-            summary=answers["description"],
-            phone=answers["phone"],
-            id_number=answers.get("id_number"),
-            details={**details(answers, *DETAIL_KEYS), "assessment": result.to_details()},
-            urgent=bool(answers.get(URGENT)),
-        ),
-    )
-    turn.reply(outcome_text(turn, answers))
 
 
 LEGAL_AID = Interview(
@@ -92,5 +84,5 @@ LEGAL_AID = Interview(
         Step("id_number", ask="legal_aid.id_number", expects=IdNumber(), optional=True, sensitive=True),
         PHONE,
     ),
-    on_done=submit,
+    on_done=submitting(Opens("legal_aid", category="matter", details=DETAIL_KEYS, more=assessment, then=tell_outcome)),
 )

@@ -7,13 +7,11 @@ before a court goes to the county court (category "court"), anything else to the
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Text, options_from
 from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.places import COUNTY_CHOICE
-from handlers.conversation.turn import Turn
-from handlers.interviews.contact import PHONE, details
-from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.interviews.contact import PHONE
+from handlers.interviews.submit import Opens, submitting
 
 STAGES = ("investigation", "prosecution", "trial", "enforcement", "closed")
 AUTHORITIES = ("police", "procuratorate", "court", "unknown")
@@ -28,21 +26,6 @@ def relief_category(answers: Answers) -> str:
     if authority == "court" or (authority == "unknown" and answers.get("stage") in COURT_STAGES):
         return "court"
     return "procuratorate"
-
-
-async def submit(turn: Turn, answers: Answers) -> None:
-    await open_ticket(
-        turn,
-        NewTicket(
-            kind="relief",
-            category=relief_category(answers),
-            county=answers["county"],
-            summary=answers["description"],
-            phone=answers["phone"],
-            details=details(answers, "stage", "authority", "family"),
-            urgent=bool(answers.get(URGENT)),
-        ),
-    )
 
 
 RELIEF = Interview(
@@ -64,5 +47,5 @@ RELIEF = Interview(
         ),
         PHONE,
     ),
-    on_done=submit,
+    on_done=submitting(Opens("relief", category=relief_category, details=("stage", "authority", "family"))),
 )

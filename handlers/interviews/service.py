@@ -3,31 +3,14 @@ impaired citizens — what help, where, when."""
 
 from __future__ import annotations
 
-from handlers.conversation.engine import URGENT
 from handlers.conversation.inputs import Address, Text, options_from
-from handlers.conversation.interview import Answers, Interview, Step
+from handlers.conversation.interview import Interview, Step
 from handlers.conversation.places import COUNTY_CHOICE
-from handlers.conversation.turn import Turn
-from handlers.interviews.contact import PHONE, details
-from handlers.interviews.submit import NewTicket, open_ticket
+from handlers.interviews.contact import PHONE
+from handlers.interviews.submit import Opens, submitting
 
 HELP = ("home_visit", "elderly", "disabled", "hearing_speech", "other")
 WHEN = ("asap", "weekday_morning", "weekday_afternoon", "weekend")
-
-
-async def submit(turn: Turn, answers: Answers) -> None:
-    await open_ticket(
-        turn,
-        NewTicket(
-            kind="service",
-            category=answers["help"],
-            county=answers["county"],
-            summary=answers.get("needs") or "",
-            phone=answers["phone"],
-            details=details(answers, "where", "when"),
-            urgent=bool(answers.get(URGENT)),
-        ),
-    )
 
 
 SERVICE = Interview(
@@ -43,5 +26,5 @@ SERVICE = Interview(
         Step("needs", ask="service.needs", expects=Text(min_len=2, max_len=1000), optional=True),
         PHONE,
     ),
-    on_done=submit,
+    on_done=submitting(Opens("service", category="help", summary="needs", details=("where", "when"))),
 )

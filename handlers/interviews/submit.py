@@ -3,10 +3,14 @@ TicketOpened its subscribers act on, and the citizen's receipt with the promised
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from handlers.conversation.engine import URGENT
+from handlers.conversation.interview import Answers
+from handlers.conversation.places import township_of
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import unit_label
 from handlers.followups.ladder import promise, set_deadlines
@@ -86,3 +90,46 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
     receipt = turn.t("ticket.created", number=number, unit=unit_label(turn.translator, turn.locale, unit))
     turn.reply(f"{receipt}\n\n{promise(turn.translator, turn.locale, turn.rules.deadlines, ticket)}")
     return ticket
+
+
+@dataclass(frozen=True)
+class Opens:
+    """How an interview's answers become a ticket: the answers that name its category and summary, those kept as
+    details (never the phone or ID number: they are sealed on their own) or attachments, what more it carries (a
+    legal-aid assessment), and what it says after the receipt."""
+
+    kind: str
+    category: str | Callable[[Answers], str] = "category"
+    summary: str = "description"
+    details: tuple[str, ...] = ()
+    attachments: str | None = None
+    township: bool = False
+    more: Callable[[Answers], dict[str, Any]] | None = None
+    then: Callable[[Turn, Answers], None] | None = None
+
+    def ticket(self, answers: Answers) -> NewTicket:
+        county = answers.get("county")
+        kept = {key: answers[key] for key in self.details if answers.get(key) is not None}
+        return NewTicket(
+            kind=self.kind,
+            category=self.category(answers) if callable(self.category) else answers[self.category],
+            county=county,
+            township=township_of(county, answers.get("township")) if self.township else None,
+            summary=answers.get(self.summary) or "",
+            phone=answers.get("phone"),
+            id_number=answers.get("id_number"),
+            details={**kept, **(self.more(answers) if self.more else {})},
+            attachments=list(answers.get(self.attachments) or []) if self.attachments else [],
+            urgent=bool(answers.get(URGENT)),
+        )
+
+
+def submitting(opens: Opens) -> Callable[[Turn, Answers], Awaitable[None]]:
+    """The one submit of every ticket interview."""
+
+    async def submit(turn: Turn, answers: Answers) -> None:
+        await open_ticket(turn, opens.ticket(answers))
+        if opens.then is not None:
+            opens.then(turn, answers)
+
+    return submit

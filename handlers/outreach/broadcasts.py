@@ -77,7 +77,7 @@ async def request_approval(turn: Turn, broadcast: Broadcast) -> None:
             continue
         address = (await turn.uow.subscriptions.addresses([person_id])).get(person_id)
         channel = address.channel if address else None
-        asked += await turn.send_to_person(
+        asked += await turn.outbox.to_person(
             person_id,
             partial(_approval_request, turn, broadcast, actor.name or "", audience, channel=channel),
             kind="alert",
@@ -91,7 +91,7 @@ async def _tell_author(turn: Turn, broadcast: Broadcast, msgid: str) -> None:
     def render(locale: str) -> Reply:
         return Reply(text=turn.translator(locale, msgid, id=broadcast.id))
 
-    await turn.send_to_person(broadcast.author_person_id, render, kind="alert", priority=PRIORITY_ALERT)
+    await turn.outbox.to_person(broadcast.author_person_id, render, kind="alert", priority=PRIORITY_ALERT)
 
 
 async def decide(turn: Turn, broadcast: Broadcast, approve: bool) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from handlers.conversation.buttons import data
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
+from handlers.conversation.quiet import quiet_until
 from handlers.tickets.policy import Action, actor_for, allows
 from storage.models import Broadcast
 from storage.uow import UnitOfWork
@@ -43,19 +44,9 @@ class OutreachRules:
 
 
 def quiet_end_after(moment: datetime, zone: ZoneInfo, rules: OutreachRules) -> datetime | None:
-    """When the quiet hours `moment` falls in end (UTC), or None outside them. The window may span midnight."""
-    local = moment.astimezone(zone)
-    now, start, end = local.time(), rules.quiet_start, rules.quiet_end
-    if start == end:
-        return None
-    if start < end:
-        inside, day = start <= now < end, local.date()
-    else:
-        inside = now >= start or now < end
-        day = local.date() + timedelta(days=1) if now >= start else local.date()
-    if not inside:
-        return None
-    return datetime.combine(day, end, tzinfo=zone).astimezone(moment.tzinfo)
+    """When the citizens' quiet hours `moment` falls in end, or None outside them."""
+    end = quiet_until(rules.quiet_start.strftime("%H:%M"), rules.quiet_end.strftime("%H:%M"), moment, zone)
+    return end.astimezone(moment.tzinfo) if end is not None else None
 
 
 def first_allowed(moment: datetime, zone: ZoneInfo, rules: OutreachRules) -> datetime:

@@ -113,7 +113,7 @@ async def tell_citizen(
             params.update(extra(locale))
         return Reply(text=tr(locale, msgid, **params), buttons=buttons(locale) if buttons else ())
 
-    return await ctx.turn.send_to_person(ticket.citizen_id, render, kind="update")
+    return await ctx.turn.outbox.to_person(ticket.citizen_id, render, kind="update")
 
 
 def reply_row(ctx: Ctx, locale: str) -> tuple[tuple[Button, ...], ...]:
@@ -133,7 +133,7 @@ async def tell_officer(ctx: Ctx, officer_id: int | None, msgid: str, **params: o
         view = Button(tr(locale, "desk.btn.view"), data(PREFIX, "view", ticket.id))
         return Reply(text=tr(locale, msgid, number=ticket.number, **params), buttons=((view,),))
 
-    await ctx.turn.send_to_person(officer.person_id, render)
+    await ctx.turn.outbox.to_person(officer.person_id, render)
 
 
 def refuse_command(turn: Turn) -> None:

@@ -11,7 +11,7 @@ from typing import Final
 from handlers.conversation import engine
 from handlers.conversation.buttons import data
 from handlers.conversation.inputs import Text
-from handlers.conversation.interview import Answers, Interview, Step
+from handlers.conversation.interview import Answers, Interview, Step, form
 from handlers.conversation.turn import Turn
 from handlers.staff.context import PREFIX, Ctx, load, not_found
 from handlers.tickets.policy import Action
@@ -52,18 +52,7 @@ def ticket_form(name: str, action: Action, steps: tuple[Step, ...], run: Run) ->
         await run(ctx, answers)
 
     ACTIONS[name] = action
-    return Interview(
-        name=name,
-        title=f"{name}.title",
-        steps=steps,
-        on_done=done,
-        needs_consent=False,
-        in_menu=False,
-        confirm=False,
-        transient=True,
-        ttl=FORM_TTL,
-        cancel=_abort,
-    )
+    return form(name, steps, done, ttl=FORM_TTL, cancel=_abort)
 
 
 def open_form(ctx: Ctx, form: Interview, **context: object) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from handlers.conversation import engine
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text, has_meaning
-from handlers.conversation.interview import Answers, Interview, Step
+from handlers.conversation.interview import Answers, Step, form
 from handlers.conversation.messages import Button, Incoming, Reply, Request
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import stamp, unit_label
@@ -80,17 +80,7 @@ async def _named(turn: Turn, answers: Answers) -> None:
     await complete_join(turn, str(answers.get(CODE, "")), str(answers["name"]))
 
 
-ASK_NAME: Final = Interview(
-    name="desk_join",
-    title="desk_join.title",
-    steps=(Step("name", ask="desk.join.ask_name", expects=Name()),),
-    on_done=_named,
-    needs_consent=False,
-    in_menu=False,
-    confirm=False,
-    transient=True,
-    ttl=FORM_TTL,
-)
+ASK_NAME: Final = form("desk_join", (Step("name", ask="desk.join.ask_name", expects=Name()),), _named, ttl=FORM_TTL)
 
 
 async def complete_join(turn: Turn, code: str, name: str) -> None:

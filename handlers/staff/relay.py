@@ -78,7 +78,7 @@ async def citizen_message(ctx: Ctx, text: str) -> None:
                 ),
             )
 
-        await turn.send_to_person(officer.person_id, render)
+        await turn.outbox.to_person(officer.person_id, render)
     ctx.say("desk.tell.reply_sent", number=ticket.number)
 
 

@@ -86,18 +86,7 @@ async def transition(
         ticket.resolved_at = now
     elif to_status in FINAL:
         ticket.closed_at = now
-    event = await uow.tickets.append_event(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_person_id=actor_person_id,
-            action=action or to_status,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            citizen_visible=citizen_visible,
-            created_at=now,
-        )
-    )
+    event = await _append(uow, ticket, action or to_status, from_status, actor_person_id, now, note, citizen_visible)
     await uow.record(StatusChanged(ticket, from_status, to_status, actor_person_id))
     return event
 
@@ -114,15 +103,21 @@ async def record(
 ) -> TicketEvent:
     """An event that changes no status: a note, a message, a revealed phone, added information."""
     ticket.updated_at = now
+    return await _append(uow, ticket, action, ticket.status, actor_person_id, now, note, citizen_visible)
+
+
+async def _append(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    action: str,
+    from_status: str | None,
+    actor_person_id: int | None,
+    now: datetime,
+    note: str | None,
+    citizen_visible: bool,
+) -> TicketEvent:
+    """The append-only record: who, what, when, from which status to which (the ticket's status now)."""
     return await uow.tickets.append_event(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_person_id=actor_person_id,
-            action=action,
-            from_status=ticket.status,
-            to_status=ticket.status,
-            note=note,
-            citizen_visible=citizen_visible,
-            created_at=now,
-        )
-    )
+        TicketEvent(ticket_id=ticket.id, actor_person_id=actor_person_id, action=action, from_status=from_status,
+                    to_status=ticket.status, note=note, citizen_visible=citizen_visible, created_at=now)
+    )  # fmt: skip

@@ -83,15 +83,6 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-def test_a_group_message_becomes_nothing() -> None:
-    """The desk serves private chats: a text or a service message in a group is no one's message to it."""
-    for payload in (
-        {"message": {**message(text="hi"), "chat": GROUP}},
-        {"message": {**message(), "chat": GROUP, "new_chat_members": [{"id": 5, "is_bot": False, "first_name": "A"}]}},
-    ):
-        assert receive(Update.model_validate({"update_id": 901, **payload})) is None
-
-
 @pytest.mark.parametrize(("name", "payload", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_update_becomes_one_incoming(name: str, payload: dict[str, Any], expected: dict[str, Any]) -> None:
     received = receive(Update.model_validate({"update_id": 900, **payload}))

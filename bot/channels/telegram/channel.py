@@ -35,7 +35,6 @@ from bot.config import Settings
 from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.messages import Reply
 from handlers.desk import Desk
-from handlers.notices import staff_on_channel
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -170,7 +169,7 @@ class TelegramChannel(Channel):
     async def publish_menus(self) -> None:
         try:
             await publish_citizen_menu(self.bot, self.t)
-            for chat in await staff_on_channel(self.db, CHANNEL):
+            for chat in await self.desk.staff_chats(CHANNEL):
                 await publish_chat_menu(self.bot, self.t, chat.external_id, chat.role, chat.locale)
         except asyncio.CancelledError:
             raise
@@ -180,7 +179,7 @@ class TelegramChannel(Channel):
     async def refresh_commands(self, chat_id: str) -> None:
         """The hook for /join (and any role change): show this chat the menu that fits who it is now."""
         try:
-            found = await staff_on_channel(self.db, CHANNEL, chat_id)
+            found = await self.desk.staff_chats(CHANNEL, chat_id)
             if found:
                 await publish_chat_menu(self.bot, self.t, chat_id, found[0].role, found[0].locale)
             else:
