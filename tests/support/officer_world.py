@@ -6,18 +6,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.app import DEMO_UNITS, read_units_file
-from handlers.conversation.interview import CONFIRM
-from handlers.conversation.messages import Reply
-from handlers.conversation.turn import State
-from handlers.interviews import INTERVIEWS
+from handlers.conversation.messages import Button, Reply
+from handlers.router import INTERVIEWS
 from handlers.staff import invites
 from handlers.tickets.units import load_units
 from storage.crypto import mask_phone
-from storage.models import Conversation, Officer, Ticket
-from tests.conftest import Chat, DeskDriver, buttons
+from storage.models import Officer, Ticket
+from tests.conftest import Chat, DeskDriver
+from tests.support.walker import Plan, Walker
 
 PHONE = "13800138000"
 SUMMARY = "邻居把界桩往我家地里挪了两米，协商了几次都不成"
@@ -120,31 +117,46 @@ async def ticket(driver: DeskDriver, ticket_id: int) -> Ticket:
         return found
 
 
+class DeskMoves:
+    """A citizen's hands on the desk itself (no channel): press a button by its label or its data, type."""
+
+    def __init__(self, driver: DeskDriver, chat: Chat) -> None:
+        self.driver, self.chat = driver, chat
+
+    async def pick(self, reply: list[Reply], label: str) -> list[Reply]:
+        pressed = next((b.data for r in reversed(reply) for b in r.all_buttons() if label in (b.label, b.data)), None)
+        assert pressed is not None, f"{label!r} not offered in {[b.label for r in reply for b in r.all_buttons()]}"
+        return await self.driver.press(self.chat, pressed)
+
+    async def type(self, text: str) -> list[Reply]:
+        return await self.driver.say(self.chat, text)
+
+    async def share_phone(self, phone: str) -> list[Reply]:
+        return await self.driver.say(self.chat, phone)
+
+    async def send_photo(self, ref: str) -> list[Reply]:
+        return await self.driver.photo(self.chat, ref)
+
+    def text_of(self, reply: list[Reply]) -> str:
+        return "\n".join(r.text for r in reply)
+
+    def offered(self, reply: list[Reply]) -> list[str]:
+        return [b.label for b in reply[-1].all_buttons()] if reply else []
+
+    async def rest(self, reply: list[Reply]) -> list[Reply] | None:
+        return None
+
+
 async def walk_interview(driver: DeskDriver, chat: Chat, name: str, answers: dict[str, str]) -> Reply:
-    """Fill an interview as a citizen would, whatever its current steps: known keys get `answers`, optional
-    steps are skipped, other choices take their first option. Returns the receipt after submitting."""
-    last = (await driver.press(chat, f"menu:{name}"))[-1]
-    person = await person_of(driver, chat)
-    for _ in range(40):
-        if "nav:submit" in buttons(last):
-            return (await driver.press(chat, "nav:submit"))[-1]
-        async with driver.db.reading() as uow:
-            row = (await uow.session.execute(select(Conversation).where(Conversation.person_id == person))).scalar_one()
-            state = State.from_json(uow.conversations.unseal(row))
-        key = state.step
-        assert key and key != CONFIRM and state.interview == name, last.text
-        step = INTERVIEWS[name].step(key)
-        options = [b for b in buttons(last) if not b.startswith(("nav:", "help:", "sensitive:"))]
-        if key in answers:
-            value = answers[key]
-            last = (await (driver.press(chat, value) if value in options else driver.say(chat, value)))[-1]
-        elif step.optional:
-            last = (await driver.press(chat, "nav:skip"))[-1]
-        elif options:
-            last = (await driver.press(chat, options[0]))[-1]
-        else:
-            raise AssertionError(f"no answer for step {key!r}: {last.text}")
-    raise AssertionError("the interview did not end")
+    """Fill an interview as a citizen would, through the one walker: known keys get `answers` (an option's value, a
+    button's data or a text), optional steps are skipped, other choices take their first option. Returns the
+    receipt after submitting."""
+    locale = "en" if (chat.language or "").startswith("en") else "zh_CN"
+    menu = [Reply(text="", buttons=((Button(driver.t(locale, INTERVIEWS[name].title), f"menu:{name}"),),))]
+    walk = await Walker(DeskMoves(driver, chat), driver.translator, locale).interview(
+        menu, INTERVIEWS[name], Plan(choices=answers, texts=answers, skip_optional=True)
+    )
+    return list(walk.receipt)[-1]
 
 
 @dataclass

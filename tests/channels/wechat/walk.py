@@ -1,16 +1,18 @@
-"""Walks a WeChat follower through an interview as a person would with only a text box: the step is known by its
-question (from the interview's own table), and every choice is answered by typing the number shown beside it."""
+"""A WeChat follower's hands for the one walker (tests/support/walker.py): only a text box — every choice is
+answered by typing the number shown beside it, a phone is typed, a photo is an image message."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from handlers.conversation.i18n import Translator
-from handlers.conversation.inputs import Media, Phone, YesNo
-from handlers.conversation.interview import Interview, Step
+from handlers.conversation.interview import Interview
 from tests.channels.wechat.fake_api import Follower
+from tests.support import walker
+from tests.support.walker import Plan
+
+__all__ = ["Plan", "Walk", "Walker", "numbered"]
 
 CELL = re.compile(r"^(\d+) (.+)$")
 
@@ -32,31 +34,14 @@ def numbered(text: str, lead: str) -> dict[str, int]:
 
 
 @dataclass
-class Plan:
-    choices: Mapping[str, str] = field(default_factory=dict)  # step key → option value; unnamed: the first option
-    texts: Mapping[str, str] = field(default_factory=dict)
-    phone: str = "138 0013 8000"
-    photos: tuple[str, ...] = ()
-    filler: str = "这是一段足够长的测试文字，用来回答这一步。"
-
-
-@dataclass
-class Walk:
-    steps: list[str] = field(default_factory=list)
+class Walk(walker.Walk):
     typed: list[str] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
-    summary: str = ""
-    receipt: list[str] = field(default_factory=list)
 
 
-class Walker:
-    def __init__(self, follower: Follower, t: Translator, locale: str) -> None:
-        self.follower, self.t, self.locale = follower, t, locale
-        self.walk = Walk()
-        self.lead = t(locale, "text_menu.numbers")
-
-    def say(self, msgid: str) -> str:
-        return self.t(self.locale, msgid)
+class Moves:
+    def __init__(self, follower: Follower, walk: Walk, lead: str) -> None:
+        self.follower, self.walk, self.lead = follower, walk, lead
 
     async def type(self, text: str) -> list[str]:
         self.walk.typed.append(text)
@@ -72,55 +57,42 @@ class Walker:
         assert number is not None, f"{label!r} not among {menu}"
         return await self.type(str(number))
 
+    async def share_phone(self, phone: str) -> list[str]:
+        return await self.type(phone)
+
+    async def send_photo(self, ref: str) -> list[str]:
+        got = await self.follower.act(lambda: self.follower.image(ref))
+        self.walk.transcript.extend(got)
+        return got
+
+    def text_of(self, reply: list[str]) -> str:
+        return "\n\n".join(reply)
+
+    def offered(self, reply: list[str]) -> list[str]:
+        return list(numbered(self.text_of(reply), self.lead))
+
+    async def rest(self, reply: list[str]) -> list[str] | None:
+        return None
+
+
+class Walker(walker.Walker):
+    walk: Walk
+
+    def __init__(self, follower: Follower, t: Translator, locale: str) -> None:
+        walk = Walk()
+        self.follower = follower
+        self.hands = Moves(follower, walk, t(locale, "text_menu.numbers"))
+        super().__init__(self.hands, t, locale, walk)
+
+    async def type(self, text: str) -> list[str]:
+        return await self.hands.type(text)
+
     async def start(self) -> list[str]:
         """/start, then the number of "agree" under the privacy notice: the main menu."""
-        await self.type("/start")
-        return await self.pick(self.walk.transcript[-1:], self.say("consent.agree"))
+        await self.hands.type("/start")
+        return await self.hands.pick(self.walk.transcript[-1:], self.say("consent.agree"))
 
-    def which_step(self, interview: Interview, text: str) -> Step | None:
-        found = [s for s in interview.steps if isinstance(s.ask, str) and self.say(s.ask) in text]
-        return found[-1] if found else None
-
-    async def interview(self, menu: list[str], interview: Interview, plan: Plan) -> Walk:
-        reply = await self.pick(menu, self.say(interview.title))
-        submit, agree = self.say("engine.submit"), self.say("sensitive.agree")
-        for _ in range(40):
-            text = "\n\n".join(reply)
-            shown = numbered(text, self.lead)
-            if any(label.endswith(submit) for label in shown):
-                self.walk.summary = text
-                self.walk.receipt = await self.pick(reply, submit)
-                return self.walk
-            if agree in shown:  # the separate consent before sensitive data (PIPL Art. 29)
-                reply = await self.pick(reply, agree)
-                continue
-            step = self.which_step(interview, text)
-            if step is None:
-                raise AssertionError(f"cannot tell the step from {text[:300]!r}")
-            self.walk.steps.append(step.key)
-            reply = await self.answer(step, reply, plan)
-        raise AssertionError("the interview did not end")
-
-    async def answer(self, step: Step, reply: list[str], plan: Plan) -> list[str]:
-        expects = step.expects
-        if isinstance(expects, Phone):
-            return await self.type(plan.phone)
-        if isinstance(expects, Media):
-            if not plan.photos:
-                return await self.pick(reply, self.say("nav.skip"))
-            for media_id in plan.photos:
-                got = await self.follower.act(lambda media_id=media_id: self.follower.image(media_id))
-                self.walk.transcript.extend(got)
-            return await self.pick(reply, self.say("input.done"))
-        if isinstance(expects, YesNo):
-            wanted = plan.choices.get(step.key, "no")
-            return await self.pick(reply, self.say("common.yes" if wanted == "yes" else "common.no"))
-        options = getattr(expects, "options", None)
-        if options:
-            wanted = plan.choices.get(step.key, options[0].value)
-            return await self.pick(reply, next(self.say(o.label) for o in options if o.value == wanted))
-        nav = {self.say(k) for k in ("nav.skip", "nav.back", "nav.cancel", "engine.talk_to_person")}
-        offered = [label for label in numbered("\n\n".join(reply), self.lead) if label not in nav]
-        if step.key not in plan.texts and offered:  # a choice built at run time (townships)
-            return await self.pick(reply, offered[0])
-        return await self.type(plan.texts.get(step.key, plan.filler))
+    async def interview(self, menu: list[str], interview: Interview, plan: Plan | None = None) -> Walk:
+        await super().interview(menu, interview, plan)
+        self.walk.summary = self.hands.text_of(self.walk.summary or [])
+        return self.walk
