@@ -106,6 +106,26 @@ async def test_citizen_menus_per_language_and_a_staff_menu_after_join(
     assert fake.commands_for(scope, "zh") == []  # one menu for the chat, in the officer's language
 
 
+async def test_a_join_whose_name_comes_in_a_later_message_refreshes_the_menu_too(
+    rig: Rig, fake: FakeBotAPI, t: Translator
+) -> None:
+    """/join CODE without a name asks for it; the menu changes with the message that completes the join, not with
+    the /join (Telegram once refreshed on a literal /join only, and a two-step join kept the citizen's menu)."""
+    user = fake.user(9211, "zh-hans")
+    await step(user, lambda: user.text("/start"))
+    async with rig.db.reading() as uow:
+        unit = (await uow.units.all())[0]
+    code = await make_invite(rig.db, unit.code, "officer", timedelta(hours=1), datetime.now(UTC))
+    asked = await step(user, lambda: user.text(f"/join {code}"))
+    assert asked[-1].text.startswith(t("zh_CN", "desk.join.ask_name"))
+    scope = {"type": "chat", "chat_id": 9211}
+    refreshes = len([c for c in fake.calls_of("setMyCommands") if c.params.get("scope") == scope])
+    await step(user, lambda: user.text("王 五"))
+    await fake.wait_until(lambda: bool(fake.commands_for(scope)), 10)
+    assert len([c for c in fake.calls_of("setMyCommands") if c.params.get("scope") == scope]) == refreshes + 1
+    assert "duty" in fake.commands_for(scope) and "overview" not in fake.commands_for(scope)
+
+
 async def test_an_update_aiogram_cannot_read_is_skipped_and_stalls_no_one(
     rig: Rig, fake: FakeBotAPI, t: Translator
 ) -> None:
