@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 Request = Literal["contact", "location"]
+
+# The notices that matter to a citizen (issue #13/#14): a ticket accepted, an officer asking to talk, a decision, the
+# satisfaction callback. They may go as a WeChat subscription notification, a web push or an SMS when no chat can
+# deliver them now; anything else waits for the person's next message.
+ESSENTIAL_NOTICES: Final = frozenset({"accepted", "message", "decision", "callback"})
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ class Button:
 class Reply:
     """One message out. `sensitive` seals its outbox row at rest (a revealed phone, an invite code); `menu` tells the
     channel that the chat's command menu changed to that staff role's; `edit_of` replaces an earlier message (our
-    outbox id, and the platform's id of it where the platform edits in place)."""
+    outbox id, and the platform's id of it where the platform edits in place). `notice` says which notice a message
+    that matters is (ESSENTIAL_NOTICES, or "alert" for an officer's ticket alert) and `facts` the few values a
+    notification, a push or an SMS may carry in its place (the ticket `number`, a short `status`)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -95,6 +102,8 @@ class Reply:
     menu: str | None = None
     edit_of: int | None = None
     edit_message_id: str | None = None
+    notice: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": self.text}
@@ -105,9 +114,11 @@ class Reply:
             payload["request_label"] = self.request_label
         if self.typed:
             payload["typed"] = True
-        for name in ("photo", "menu", "edit_of", "edit_message_id"):
+        for name in ("photo", "menu", "edit_of", "edit_message_id", "notice"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
+        if self.facts:
+            payload["facts"] = dict(self.facts)
         return payload
 
     @classmethod
@@ -123,6 +134,8 @@ class Reply:
             menu=payload.get("menu"),
             edit_of=payload.get("edit_of"),
             edit_message_id=payload.get("edit_message_id"),
+            notice=payload.get("notice"),
+            facts={str(k): str(v) for k, v in (payload.get("facts") or {}).items()},
         )
 
     def all_buttons(self) -> list[Button]:

@@ -22,7 +22,10 @@ def treatment_question(tr: Translator, locale: str, ticket: Ticket) -> Reply:
         (Button(tr(locale, f"rate.treat.{score}"), f"{PREFIX}:{ticket.id}:{TREAT}:{score}"),)
         for score in range(5, 0, -1)
     )
-    return Reply(text=tr(locale, "rate.ask_treatment", number=ticket.number), buttons=rows)
+    facts = {"number": ticket.number, "status": tr(locale, "notice.status.callback")}
+    return Reply(
+        text=tr(locale, "rate.ask_treatment", number=ticket.number), buttons=rows, notice="callback", facts=facts
+    )
 
 
 def solved_question(tr: Translator, locale: str, ticket: Ticket) -> Reply:

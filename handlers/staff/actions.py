@@ -41,7 +41,7 @@ async def claim(ctx: Ctx, arg: str) -> None:
         return
     ticket.officer_id = ctx.actor.officer_id
     await show_card(ctx, "desk.claim.won")
-    await tell_citizen(ctx, "desk.tell.accepted")
+    await tell_citizen(ctx, "desk.tell.accepted", notice="accepted")
 
 
 async def phone(ctx: Ctx, arg: str) -> None:
@@ -89,6 +89,7 @@ async def _schedule(ctx: Ctx, answers: Answers) -> None:
         "desk.tell.mediation",
         extra=lambda locale: {"when": when, "place": place},
         buttons=lambda locale: reply_row(ctx, locale),
+        notice="message",
     )
 
 
@@ -154,7 +155,7 @@ async def finish(ctx: Ctx, code: str, reason: str | None) -> None:
         return {"outcome": said, "more": "" if more == f"desk.tell.outcome.{code}" else more}
 
     await show_card(ctx, "desk.status.changed", status=status_label(tr, ctx.turn.locale, lifecycle.RESOLVED))
-    await tell_citizen(ctx, "desk.tell.resolved", extra=extra)
+    await tell_citizen(ctx, "desk.tell.resolved", extra=extra, notice="decision")
 
 
 async def _reject(ctx: Ctx, answers: Answers) -> None:
@@ -162,7 +163,7 @@ async def _reject(ctx: Ctx, answers: Answers) -> None:
     if not await move(ctx, lifecycle.REJECTED, note=reason):
         return
     ctx.say("desk.rejected", number=ctx.ticket.number)
-    await tell_citizen(ctx, "desk.tell.rejected", extra=lambda locale: {"reason": reason})
+    await tell_citizen(ctx, "desk.tell.rejected", extra=lambda locale: {"reason": reason}, notice="decision")
 
 
 REJECT: Final = ticket_form(

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Final
 
 from handlers.conversation.buttons import data
+from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import status_label, unit_label
@@ -103,17 +104,31 @@ async def tell_citizen(
     msgid: str,
     extra: Callable[[str], Mapping[str, object]] | None = None,
     buttons: Callable[[str], tuple[tuple[Button, ...], ...]] | None = None,
+    notice: str | None = None,
 ) -> bool:
-    """A citizen-visible change, in the citizen's own language, on their latest reachable chat."""
+    """A citizen-visible change, in the citizen's own language, on their latest reachable chat. `notice` names a
+    change that matters (accepted, message, decision): it may then reach them by a notification, a push or an SMS."""
     tr, ticket, unit = ctx.turn.translator, ctx.ticket, await unit_of(ctx)
 
     def render(locale: str) -> Reply:
         params: dict[str, object] = {"number": ticket.number, "unit": unit_label(tr, locale, unit)}
         if extra:
             params.update(extra(locale))
-        return Reply(text=tr(locale, msgid, **params), buttons=buttons(locale) if buttons else ())
+        return Reply(
+            text=tr(locale, msgid, **params),
+            buttons=buttons(locale) if buttons else (),
+            notice=notice,
+            facts=notice_facts(tr, locale, ticket, notice),
+        )
 
     return await ctx.turn.outbox.to_person(ticket.citizen_id, render, kind="update")
+
+
+def notice_facts(tr: Translator, locale: str, ticket: Ticket, notice: str | None) -> dict[str, str]:
+    """What a notification, a push or an SMS may say in a message's place: the number and a short status."""
+    if notice is None:
+        return {}
+    return {"number": ticket.number, "status": tr(locale, f"notice.status.{notice}")}
 
 
 def reply_row(ctx: Ctx, locale: str) -> tuple[tuple[Button, ...], ...]:

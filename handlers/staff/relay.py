@@ -36,6 +36,7 @@ async def _send(ctx: Ctx, answers: Answers) -> None:
         "desk.tell.message",
         extra=lambda locale: {"text": text},
         buttons=lambda locale: reply_row(ctx, locale),
+        notice="message",
     )
     ctx.say("desk.message.sent" if delivered else "desk.message.unreachable", number=ticket.number)
 

@@ -10,7 +10,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.text_menu import LocaleGuess, menu_of, render
 from bot.channels.wechat.crypto import Forged, MessageCrypto
-from bot.channels.wechat.notices import fit, values_of
+from bot.channels.wechat.notices import fit, load_notices, values_of
 from bot.channels.wechat.render import TEXT_LIMIT, passive_text, split_text
 from bot.channels.wechat.updates import receive
 from bot.channels.wechat.wire import Unreadable, cdata, encrypted_reply, parse, text_reply
@@ -132,7 +132,20 @@ def test_notification_fields_fit_their_types() -> None:
     )
     assert fit("character_string1", "HZ-20261202-0007 号") == "HZ-20261202-0007"
     assert len(fit("phrase3", "已受理待办理")) == 5
-    values = values_of({"text": "工单 HZ-20261202-0001 已受理\n详情", "meta": {"fields": {"status": "已受理"}}},
-                       datetime(2026, 12, 2, 1, 30, tzinfo=UTC), "Asia/Shanghai")  # fmt: skip
+    payload = Reply(text="您的工单已受理\n详情", notice="accepted",
+                    facts={"number": "HZ-20261202-0001", "status": "已受理"}).to_payload()  # fmt: skip
+    values = values_of(payload, datetime(2026, 12, 2, 1, 30, tzinfo=UTC), "Asia/Shanghai")
     assert values["number"] == "HZ-20261202-0001" and values["time"] == "2026-12-02 09:30"
-    assert values["title"] == "工单 HZ-20261202-0001 已受理" and values["status"] == "已受理"
+    assert values["title"] == "您的工单已受理" and values["status"] == "已受理"
+
+
+def test_a_row_goes_as_the_template_of_the_notice_it_names_and_no_other() -> None:
+    notices = load_notices(None)  # demo/wechat.toml
+    for notice in ("accepted", "message", "decision", "callback"):
+        template = notices.for_row(Reply(text="x", notice=notice).to_payload())
+        assert template is not None and template.name == "ticket_update"
+    alert = notices.for_row(Reply(text="x", notice="alert").to_payload())
+    assert alert is not None and alert.name == "staff_alert"
+    # The text alone says nothing: a reply that mentions a ticket is not a notice, whatever its words.
+    assert notices.for_row(Reply(text="您的工单 HZ-20261202-0001 已受理").to_payload()) is None
+    assert notices.for_row(Reply(text="x", notice="something_else").to_payload()) is None

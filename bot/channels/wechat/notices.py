@@ -1,5 +1,6 @@
-"""Subscription notifications (订阅通知) as data: which template carries which outbox row, and how a row's text fills
-the template's fields, cut to what each field type accepts (demo/wechat.toml)."""
+"""Subscription notifications (订阅通知) as data: which template carries which notice (a row's `notice`: accepted,
+message, decision, callback, alert), and how the row's facts fill the template's fields, cut to what each field type
+accepts (demo/wechat.toml)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 DEMO_NOTICES = Path(__file__).resolve().parents[3] / "demo" / "wechat.toml"
-TICKET_NUMBER = re.compile(r"\b[A-Z]{1,6}-\d{8}-\d{4,}\b")
 # What a template field of each type takes (WeChat refuses a notification whose value does not fit its field).
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32, "symbol": 5}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -28,7 +28,7 @@ class Template:
     name: str
     id: str
     data: Mapping[str, str]  # field key → "{value}" pattern
-    kinds: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # the notices it carries
     long_term: bool = False
     page: str = ""
 
@@ -42,17 +42,13 @@ class Notices:
     templates: tuple[Template, ...] = ()
     by_id: Mapping[str, Template] = field(default_factory=dict)
 
-    def for_row(self, kind: str, payload: Mapping[str, Any]) -> Template | None:
-        """The template that carries this row when the window is closed; None: it waits for the follower."""
-        if kind in ("reply", "broadcast", "notice"):
+    def for_row(self, payload: Mapping[str, Any]) -> Template | None:
+        """The template that carries this row when the window is closed; None: the row names no notice, or no
+        template carries its notice (it goes another way, or waits for the follower)."""
+        notice = payload.get("notice")
+        if not notice:
             return None
-        named = (payload.get("meta") or {}).get("notice")
-        for template in self.templates:
-            if named and template.name == named:
-                return template
-        if named:
-            return None
-        return next((t for t in self.templates if kind in t.kinds), None)
+        return next((t for t in self.templates if notice in t.notices), None)
 
     def long_term(self, template_id: str) -> bool:
         template = self.by_id.get(template_id)
@@ -76,18 +72,15 @@ def fit(key: str, value: str) -> str:
 
 
 def values_of(payload: Mapping[str, Any], now: datetime, zone: str) -> dict[str, str]:
+    """What a template's fields may name: the row's facts (number, status), its first line as {title}, all of it as
+    {text}, and {time}, now in the desk's time zone."""
     text = str(payload.get("text") or "")
     title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    number = TICKET_NUMBER.search(text)
-    values = {
-        "title": title,
-        "text": text,
-        "number": number.group(0) if number else "",
-        "time": now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"),
-    }
-    extra = (payload.get("meta") or {}).get("fields") or {}
-    if isinstance(extra, Mapping):
-        values.update({str(k): str(v) for k, v in extra.items()})
+    values = {"title": title, "text": text, "number": "", "status": "",
+              "time": now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")}  # fmt: skip
+    facts = payload.get("facts") or {}
+    if isinstance(facts, Mapping):
+        values.update({str(k): str(v) for k, v in facts.items()})
     return values
 
 
@@ -109,7 +102,7 @@ def load_notices(path: Path | None) -> Notices:
                 name=str(raw["name"]),
                 id=str(raw["id"]),
                 data=dict(fields),
-                kinds=tuple(str(k) for k in raw.get("kinds", [])),
+                notices=tuple(str(k) for k in raw.get("notices", [])),
                 long_term=bool(raw.get("long_term", False)),
                 page=str(raw.get("page", "")),
             )

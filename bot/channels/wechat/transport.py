@@ -146,7 +146,7 @@ class WeChatTransport:
         """A notification when the row matters and the follower granted its template; otherwise held for them."""
         if delivery.at_most_once:
             return Failed("wechat window closed", retry=False)  # a broadcast is not worth a held place
-        template = self.notices.for_row(delivery.kind, delivery.payload) if delivery.essential else None
+        template = self.notices.for_row(delivery.payload)
         if template is not None:
             async with self.db() as uow:
                 granted = await self._repository(uow.session).use_grant(delivery.recipient, template.id, self.clock())

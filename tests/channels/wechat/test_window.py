@@ -5,6 +5,7 @@ through real bot processes and the fake WeChat API."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ NOTICES = f"""
 [[template]]
 name = "ticket_update"
 id = "{TEMPLATE}"
-kinds = ["update", "follow_up"]
+notices = ["accepted", "message", "decision", "callback"]
 
 [template.data]
 character_string1 = "{{number}}"
@@ -39,15 +40,17 @@ async def rig(rig_factory: RigFactory, tmp_path: Path) -> Rig:
     return await rig_factory(WECHAT_NOTICES_FILE=str(notices))
 
 
-async def queue(rig: Rig, openid: str, text: str, *, kind: str = "update", essential: bool = True) -> int:
-    """A message for the follower as handlers/ queues one (an officer's update, a follow-up)."""
+async def queue(
+    rig: Rig, openid: str, text: str, *, kind: str = "update", essential: bool = True, notice: str | None = "message"
+) -> int:
+    """A message for the follower as handlers/ queues one (an officer's message, a decision)."""
     now = datetime.now(UTC)
     async with rig.db() as uow:
         row = await uow.outbox.enqueue(
             OutboxMessage(
                 channel="wechat",
                 recipient=openid,
-                payload=Reply(text=text).to_payload(),
+                payload=Reply(text=text, notice=notice, facts=facts_of(text, notice)).to_payload(),
                 priority=5,
                 essential=essential,
                 kind=kind,
@@ -59,6 +62,11 @@ async def queue(rig: Rig, openid: str, text: str, *, kind: str = "update", essen
         )
         await uow.commit()
         return row.id
+
+
+def facts_of(text: str, notice: str | None) -> dict[str, str]:
+    number = re.search(r"HZ-\d{8}-\d{4}", text)
+    return {"number": number.group(0), "status": "有新消息"} if notice and number else {}
 
 
 async def row(rig: Rig, message_id: int) -> OutboxMessage:
