@@ -1,5 +1,5 @@
 """Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`,
-`wechat menu [FILE]`."""
+`wechat menu [FILE]`, `keys rotate|status`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     wechat_actions = wechat.add_subparsers(dest="action", required=True)
     wechat_menu = wechat_actions.add_parser("menu", help="create the custom menu (default demo/wechat_menu.toml)")
     wechat_menu.add_argument("file", type=Path, nargs="?")
+    keys = commands.add_parser("keys", help="the secret that seals personal data")
+    keys_actions = keys.add_subparsers(dest="action", required=True)
+    rotate = keys_actions.add_parser("rotate", help="re-seal everything with SHISHI_SECRET_KEY, in batches, resumable")
+    rotate.add_argument("--batch", type=int, default=500)
+    keys_actions.add_parser("status", help="how many sealed values still use another key")
     return parser
 
 
@@ -112,6 +117,23 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_database
+    from storage.rotation import remaining, rotate
+
+    db = open_database(settings)
+    try:
+        if args.action == "rotate":
+            report = await rotate(db, batch=args.batch, on_batch=lambda table, n: print(f"{table}: {n}", flush=True))
+            print(f"re-sealed {report.total} values with key {db.cipher.current}")
+        left = await remaining(db)
+    finally:
+        await db.dispose()
+    for table, count in left.items():
+        print(f"{table}\t{count} on another key")
+    return 0 if not any(left.values()) else (1 if args.action == "rotate" else 0)
+
+
 async def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_database
     from bot.channels.wechat.api import WeChatApi, WeChatError
@@ -164,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "units":
         _upgrade(settings)
         return asyncio.run(_units(settings, args))
+    if command == "keys":
+        _upgrade(settings)
+        return asyncio.run(_keys(settings, args))
     from bot.app import serve
 
     _upgrade(settings)

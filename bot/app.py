@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import STOP_GRACE, OutboxSender
+from handlers.conversation.danger import Lexicon
 from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
@@ -38,9 +39,11 @@ DEMO_EMERGENCY_WORDS = DEMO_UNITS.parent / "emergency.toml"
 
 
 def cipher_for(settings: Settings) -> FieldCipher:
+    older = settings.shishi_old_secret_keys.get_secret_value().split(",") if settings.shishi_old_secret_keys else []
+    older = [secret.strip() for secret in older if secret.strip()]
     if settings.shishi_secret_key is not None:
-        return FieldCipher.from_secret(settings.shishi_secret_key.get_secret_value())
-    return FieldCipher.from_secret(load_or_create_secret(settings.shishi_data_dir))
+        return FieldCipher.from_secret(settings.shishi_secret_key.get_secret_value(), older)
+    return FieldCipher.from_secret(load_or_create_secret(settings.shishi_data_dir), older)
 
 
 def rules_for(settings: Settings) -> Rules:
@@ -61,8 +64,8 @@ def rules_for(settings: Settings) -> Rules:
     )
 
 
-def read_emergency_words(path: Path) -> dict[str, tuple[str, ...]]:
-    """The danger words per language (demo/emergency.toml by default); a broken file stops the start."""
+def read_emergency_words(path: Path) -> dict[str, Lexicon]:
+    """The danger vocabularies per language (demo/emergency.toml by default); a broken file stops the start."""
     return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     http_port: int = 8080
     shishi_data_dir: Path = Path("./data")
     shishi_secret_key: SecretStr | None = None
+    # Secrets still accepted to open what they sealed, comma-separated, while `python -m bot keys rotate` moves
+    # everything to SHISHI_SECRET_KEY (see the README, "Rotating the key").
+    shishi_old_secret_keys: SecretStr | None = None
     shishi_demo: str = Field(default="auto", description="auto | yes | no: load demo units on an empty database")
     shishi_emergency_words: Path | None = None  # TOML word lists per language; empty: demo/emergency.toml
     timezone: str = "Asia/Shanghai"

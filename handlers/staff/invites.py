@@ -113,7 +113,7 @@ async def check(uow: UnitOfWork, code: str, now: datetime) -> Checked:
     cleaned = normalise(code)
     if len(cleaned) != CODE_LENGTH:
         return Checked(None, "wrong")
-    invite = await uow.officers.invite_by_hash(uow.cipher.lookup_hash(cleaned))
+    invite = await uow.officers.invite_by_hash(uow.cipher.lookup_hashes(cleaned))
     if invite is None:
         return Checked(None, "wrong")
     if invite.used_at is not None:

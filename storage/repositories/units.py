@@ -90,9 +90,10 @@ class OfficerRepository:
         await self.session.flush()
         return invite
 
-    async def invite_by_hash(self, code_hash: str) -> Invite | None:
-        stmt = select(Invite).where(Invite.code_hash == code_hash).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def invite_by_hash(self, code_hashes: Sequence[str]) -> Invite | None:
+        """The invite whose code hashes to one of `code_hashes` (the hash under each accepted key)."""
+        stmt = select(Invite).where(Invite.code_hash.in_(list(code_hashes))).with_for_update()
+        return (await self.session.execute(stmt)).scalars().first()
 
     async def of_person_any(self, person_id: int) -> Officer | None:
         """Active or not: a person has at most one officer row."""

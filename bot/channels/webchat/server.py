@@ -125,7 +125,7 @@ class WebChat(Channel):
         self.per_address = RateLimiter(settings.webchat_address_rate, settings.webchat_address_burst)
         self.allowed_origins = {o.strip().rstrip("/") for o in settings.webchat_allowed_origins.split(",") if o.strip()}
         self.trusted_proxies = _networks(settings.webchat_trusted_proxies)
-        self.sessions = Sessions(db.cipher.hash_key)
+        self.sessions = Sessions(*db.cipher.hash_keys)
         self.uploads = Uploads(
             settings.shishi_data_dir / "uploads",
             settings.webchat_max_upload,

@@ -14,19 +14,22 @@ MAC_LENGTH = 27  # base64url characters of the MAC kept: 160 bits
 
 
 class Sessions:
-    def __init__(self, secret: bytes) -> None:
-        self._key = hmac.new(secret, b"shishi/webchat/session", hashlib.sha256).digest()
+    """Issued under the current secret; sessions issued under a secret still accepted stay valid through a key
+    rotation, so nobody loses their conversation."""
 
-    def _mac(self, nonce: str) -> str:
-        digest = hmac.new(self._key, nonce.encode("ascii"), hashlib.sha256).digest()
+    def __init__(self, secret: bytes, *older: bytes) -> None:
+        self._keys = [hmac.new(s, b"shishi/webchat/session", hashlib.sha256).digest() for s in (secret, *older)]
+
+    def _mac(self, nonce: str, key: bytes) -> str:
+        digest = hmac.new(key, nonce.encode("ascii"), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode("ascii")[:MAC_LENGTH]
 
     def issue(self) -> str:
         nonce = secrets.token_urlsafe(NONCE_BYTES)
-        return f"{nonce}.{self._mac(nonce)}"
+        return f"{nonce}.{self._mac(nonce, self._keys[0])}"
 
     def valid(self, token: str) -> bool:
         nonce, dot, mac = token.partition(".")
         if not dot or len(token) > 96 or not nonce.isascii() or not mac.isascii():
             return False
-        return hmac.compare_digest(mac, self._mac(nonce))
+        return any(hmac.compare_digest(mac, self._mac(nonce, key)) for key in self._keys)
