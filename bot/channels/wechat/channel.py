@@ -56,6 +56,13 @@ class _Waiter:
     arrived: float
     context: Context
     answer: asyncio.Future[web.Response]
+    request: web.Request
+
+    @property
+    def listening(self) -> bool:
+        """WeChat still holds this request's connection (it closes it after five seconds and tries again)."""
+        transport = self.request.transport
+        return transport is not None and not transport.is_closing()
 
 
 @dataclass
@@ -64,7 +71,8 @@ class _Turn:
     waiters: list[_Waiter] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     finished: bool = False
-    passive: str | None = None  # the text answered passively, repeated to a retry if WeChat did not get it
+    passive: str | None = None  # the text answered passively, repeated to a retry only if it never got out
+    handed: web.Response | None = None  # that answer, as given to a request whose connection was open
 
 
 class WeChatChannel(Channel):
@@ -185,7 +193,7 @@ class WeChatChannel(Channel):
         if received is None:
             return web.Response(text=SUCCESS, content_type="text/plain")
         context = Context(received.openid, message.get("ToUserName"), encrypted, request.query.get("nonce", ""))
-        return await self._answer(received, context)
+        return await self._answer(received, context, request)
 
     # ---- one update, answered once, whatever WeChat retries
 
@@ -200,7 +208,21 @@ class WeChatChannel(Channel):
             xml = encrypted_reply(sealed, self.crypto.sign(timestamp, context.nonce, sealed), timestamp, context.nonce)
         return web.Response(text=xml, content_type="application/xml")
 
-    async def _answer(self, received: Received, context: Context) -> web.Response:
+    async def _hand_over(self, turn: _Turn, answer: web.Response, request: web.Request) -> web.Response:
+        """Write the passive answer now, to know whether it got out: when the connection closed first, a retry of
+        WeChat's may have it instead."""
+        try:
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("closed before the answer")
+            await answer.prepare(request)
+            await answer.write_eof()
+        except (ConnectionError, RuntimeError):
+            log.warning("wechat: a passive answer did not get out; a retry will hear it")
+            if turn.handed is answer:
+                turn.handed = None
+        return answer
+
+    async def _answer(self, received: Received, context: Context, request: web.Request) -> web.Response:
         loop = asyncio.get_running_loop()
         turn = self._turns.get(received.key)
         if turn is None:
@@ -209,11 +231,18 @@ class WeChatChannel(Channel):
         else:
             turn.requests += 1  # WeChat's retry: it joins the turn already running, or hears how it ended
             if turn.finished:
-                return self._passive(turn.passive, context) if turn.passive is not None else self._success()
-        waiter = _Waiter(loop.time(), context, loop.create_future())
+                # The answer went out on an open connection: a repeat (however close behind, however loaded the
+                # machine) hears `success`, so the follower sees one answer. Only an answer that never got out is
+                # given again.
+                if turn.passive is None or turn.handed is not None:
+                    return self._success()
+                turn.handed = self._passive(turn.passive, context)
+                return await self._hand_over(turn, turn.handed, request)
+        waiter = _Waiter(loop.time(), context, loop.create_future(), request)
         turn.waiters.append(waiter)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter.answer), WECHAT_PATIENCE)
+            answer = await asyncio.wait_for(asyncio.shield(waiter.answer), WECHAT_PATIENCE)
+            return await self._hand_over(turn, answer, request) if answer is turn.handed else answer
         except TimeoutError:
             with contextlib.suppress(ValueError):
                 turn.waiters.remove(waiter)
@@ -249,12 +278,13 @@ class WeChatChannel(Channel):
 
     def _finish(self, key: str, turn: _Turn, handled: Handled | None) -> None:
         now = asyncio.get_running_loop().time()
-        live = [w for w in turn.waiters if not w.answer.done() and now - w.arrived <= self.budget]
+        live = [w for w in turn.waiters if not w.answer.done() and now - w.arrived <= self.budget and w.listening]
         text = None
         if handled is not None and handled.taken and live:
             text = passive_text([Reply.from_payload(d.payload) for d in handled.taken], self.locales.say)
         if text is not None:
-            live[-1].answer.set_result(self._passive(text, live[-1].context))  # the newest: WeChat still listens
+            turn.handed = self._passive(text, live[-1].context)
+            live[-1].answer.set_result(turn.handed)  # the newest: WeChat still listens there
             turn.passive = text
             self.passive_answers += 1
             assert handled is not None
