@@ -17,6 +17,7 @@ from storage.repositories.conversations import ConversationRepository
 from storage.repositories.followups import FollowUpRepository
 from storage.repositories.guide import GuideRepository
 from storage.repositories.inbox import InboxRepository
+from storage.repositories.ledger import LedgerRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.subscriptions import SubscriptionRepository
@@ -99,6 +100,7 @@ class UnitOfWork:
         self.guide = GuideRepository(s, dialect)
         self.subscriptions = SubscriptionRepository(s, dialect)
         self.broadcasts = BroadcastRepository(s, dialect)
+        self.ledger = LedgerRepository(s, dialect)
         self.cipher = cipher
         return self
 

@@ -1,36 +1,60 @@
 """The ledger's three rates for tickets opened in a period — response, resolution, satisfaction — with their
-definitions and the counts behind them."""
+definitions and the counts behind them. The counting is SQL (storage/repositories/ledger.py); which statuses and
+scores count as what is said here, once.
+
+- response (响应率): tickets claimed within their claim term (no claim term: claimed at all), of all tickets opened
+  in the period but those the citizen withdrew;
+- resolution (按期办结率): tickets resolved within their term (resolved now, not reopened since; no term: resolved at
+  all), of the tickets due — resolved already, or past their term now;
+- satisfaction (满意率): tickets whose citizen rated the treatment 4 or 5 ("satisfied", "very satisfied"), of the
+  tickets rated. Beside it the solved share (解决率): "yes" of the answers to "is the problem solved?", where
+  "partly" counts as answered but not solved (in the denominator, not the numerator)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from handlers.tickets import lifecycle
+from storage.repositories.ledger import FactRow, Terms, Where
 from storage.uow import UnitOfWork
 
 SATISFIED_FROM: Final = 4  # "satisfied" and "very satisfied" count as satisfied
+RESOLVED: Final = frozenset({lifecycle.RESOLVED, lifecycle.CLOSED})
+LEFT_OUT: Final = frozenset({lifecycle.CANCELLED})  # withdrawn by the citizen: nobody's to answer for
+PARTLY_SOLVED_COUNTS: Final = 0.0  # "partly" adds this much to the solved share's numerator (and 1 to its whole)
+
+# The catalog entries that write each definition out beside the number.
+DEFINITIONS: Final = {
+    "response": "ledger.rate.response.def",
+    "resolution": "ledger.rate.resolution.def",
+    "satisfaction": "ledger.rate.satisfaction.def",
+    "solved": "ledger.rate.solved.def",
+}
+
+
+def terms(now: datetime) -> Terms:
+    return Terms(resolved=RESOLVED, open=lifecycle.OPEN, left_out=LEFT_OUT, satisfied_from=SATISFIED_FROM, now=now)
 
 
 @dataclass(frozen=True)
 class Rates:
-    """The ledger's three rates for tickets opened in a period, with the counts behind them.
+    """The counts behind the three rates (and the solved share) of a set of tickets."""
 
-    response: claimed within the claim deadline, of all tickets (withdrawn ones left out);
-    resolution: resolved (and not reopened since), of all tickets;
-    satisfaction: treatment rated 4 or 5, of the tickets whose citizen rated the treatment."""
-
-    tickets: int
-    responded: int
-    resolved: int
-    rated: int
-    satisfied: int
-    solved_yes: int
-    solved_rated: int
+    tickets: int = 0
+    responded: int = 0
+    resolved: int = 0  # within the term
+    due: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    solved_yes: int = 0
+    solved_partly: int = 0
+    solved_rated: int = 0
 
     @staticmethod
-    def _share(part: int, whole: int) -> float | None:
+    def _share(part: float, whole: int) -> float | None:
         return part / whole if whole else None
 
     @property
@@ -39,27 +63,38 @@ class Rates:
 
     @property
     def resolution_rate(self) -> float | None:
-        return self._share(self.resolved, self.tickets)
+        return self._share(self.resolved, self.due)
 
     @property
     def satisfaction_rate(self) -> float | None:
         return self._share(self.satisfied, self.rated)
 
+    @property
+    def solved_rate(self) -> float | None:
+        return self._share(self.solved_yes + PARTLY_SOLVED_COUNTS * self.solved_partly, self.solved_rated)
 
-async def three_rates(uow: UnitOfWork, start: datetime, end: datetime) -> Rates:
-    tickets = responded = resolved = rated = satisfied = solved_yes = solved_rated = 0
-    for status, claim_due, claimed, resolved_at, treatment, solved in await uow.tickets.for_rates(start, end):
-        if status == lifecycle.CANCELLED:
-            continue
-        tickets += 1
-        if claimed is not None and (claim_due is None or claimed <= claim_due):
-            responded += 1
-        if resolved_at is not None and status in (lifecycle.RESOLVED, lifecycle.CLOSED):
-            resolved += 1
-        if treatment is not None:
-            rated += 1
-            satisfied += treatment >= SATISFIED_FROM
-        if solved is not None:
-            solved_rated += 1
-            solved_yes += solved == "yes"
-    return Rates(tickets, responded, resolved, rated, satisfied, solved_yes, solved_rated)
+    @classmethod
+    def of(cls, rows: Iterable[FactRow]) -> Rates:
+        """Summed over groups of the ledger; withdrawn tickets are left out."""
+        sums = [0] * 9
+        for row in rows:
+            if row.status in LEFT_OUT:
+                continue
+            values = (
+                row.tickets,
+                row.responded,
+                row.resolved_in_time,
+                row.due,
+                row.rated,
+                row.satisfied,
+                row.solved_yes,
+                row.solved_partly,
+                row.solved_rated,
+            )
+            sums = [a + b for a, b in zip(sums, values, strict=True)]
+        return cls(*sums)
+
+
+async def three_rates(uow: UnitOfWork, start: datetime, end: datetime, now: datetime | None = None) -> Rates:
+    """The rates of every ticket opened in [start, end), as of `now` (default: the end of the period)."""
+    return Rates.of(await uow.ledger.facts(Where(start=start, end=end), terms(now or end)))

@@ -1,6 +1,16 @@
 """Typed declarative models: every table the desk keeps, one module per group of aggregates."""
 
 from storage.models.base import Base, Id, UtcDateTime
+from storage.models.ledger import (
+    ChartImage,
+    Cluster,
+    ClusterAlert,
+    ClusterKey,
+    ClusterMember,
+    DashboardPass,
+    DashboardSession,
+    MeasureAsk,
+)
 from storage.models.outreach import (
     Broadcast,
     BroadcastDelivery,
@@ -29,8 +39,15 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastDelivery",
+    "ChartImage",
     "ChatIdentity",
+    "Cluster",
+    "ClusterAlert",
+    "ClusterKey",
+    "ClusterMember",
     "Conversation",
+    "DashboardPass",
+    "DashboardSession",
     "FollowUp",
     "GuideEntry",
     "GuideTerm",
@@ -38,6 +55,7 @@ __all__ = [
     "Id",
     "InboxEntry",
     "Invite",
+    "MeasureAsk",
     "Officer",
     "OutboxMessage",
     "Person",

@@ -13,7 +13,6 @@ from storage.db import insert_for
 from storage.models import Officer, Ticket, TicketCounter, TicketEvent
 
 DUTY_LIMIT = 30
-RateRow = tuple[str, datetime | None, datetime | None, datetime | None, int | None, str | None]
 
 
 class TicketRepository:
@@ -175,15 +174,3 @@ class TicketRepository:
             )
         )
         return (await self.session.execute(stmt.order_by(Ticket.id))).scalars().all()
-
-    async def for_rates(self, start: datetime, end: datetime) -> list[RateRow]:
-        """(status, claim due, claimed, resolved, treatment rating, solved answer) of tickets opened in [start, end)."""
-        stmt = select(
-            Ticket.status,
-            Ticket.claim_due_at,
-            Ticket.claimed_at,
-            Ticket.resolved_at,
-            Ticket.rating_treatment,
-            Ticket.rating_solved,
-        ).where(Ticket.created_at >= start, Ticket.created_at < end)
-        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in (await self.session.execute(stmt)).all()]

@@ -1,0 +1,544 @@
+"""The ledger (台账) in SQL: tickets counted by unit, kind, category, county, status and outcome with the conditions of
+the three rates summed beside them, the week-by-week trend, what is overdue now, broadcasts and convenience measures —
+never by loading tickets. Also what the ledger keeps of its own: cluster keys and clusters, the dashboard's passes
+and sessions, chart images. Which statuses count as what is the caller's (handlers/tickets) to say."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, Numeric, and_, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.db import insert_for
+from storage.models import (
+    Broadcast,
+    BroadcastDelivery,
+    ChartImage,
+    Cluster,
+    ClusterAlert,
+    ClusterKey,
+    ClusterMember,
+    DashboardPass,
+    DashboardSession,
+    GuideEntry,
+    MeasureAsk,
+    OutboxMessage,
+    Ticket,
+)
+
+WEEK_SECONDS = 7 * 86400
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the rates need to know that only the ticket domain knows: which statuses are resolved, which are open,
+    which are left out (withdrawn), from which treatment score a citizen counts as satisfied — and when `now` is."""
+
+    resolved: frozenset[str]
+    open: frozenset[str]
+    left_out: frozenset[str]
+    satisfied_from: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which tickets: opened in [start, end) (None: any time), in these units (None: every unit, the unrouted too),
+    in this county."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    units: frozenset[int] | None = None
+    county: str | None = None
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A subset of the tickets of a Where, as a number on the ledger names it; the dashboard lists the tickets
+    behind a number with the same Facet, so the two always agree."""
+
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    unit: int | None = None  # one unit exactly (a row of the per-unit table)
+    county: str | None = None
+    test: str | None = None  # counted | responded | resolved_in_time | due | rated | satisfied | overdue
+    ids: tuple[int, ...] = ()  # a cluster's tickets
+
+
+@dataclass
+class FactRow:
+    """One group of the ledger's grouping: its key and what its tickets add up to."""
+
+    unit_id: int | None
+    kind: str
+    category: str
+    county: str | None
+    status: str
+    outcome: str | None
+    tickets: int
+    responded: int
+    resolved_in_time: int
+    due: int
+    overdue: int
+    rated: int
+    satisfied: int
+    solved_yes: int
+    solved_partly: int
+    solved_rated: int
+    relief: Decimal
+
+
+@dataclass
+class WeekRow:
+    week: int  # 0 for the week the period starts in
+    opened: int
+    responded: int
+    resolved: int
+    rated: int
+    satisfied: int
+
+
+@dataclass
+class BroadcastFacts:
+    broadcasts: int = 0
+    recipients: int = 0
+    delivered: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasureRow:
+    entry: GuideEntry
+    views: int
+    searches: int
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone of an aggregate
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.session, self.dialect = session, dialect
+        self.clusters = ClusterRepository(session, dialect)
+        self.access = AccessRepository(session)
+        self.charts = ChartRepository(session)
+
+    # ---- the conditions behind the rates, one place
+
+    @staticmethod
+    def counted(terms: Terms) -> ColumnElement[bool]:
+        return Ticket.status.not_in(sorted(terms.left_out))
+
+    @staticmethod
+    def responded(terms: Terms) -> ColumnElement[bool]:
+        """Claimed within the claim term (no claim term: claimed at all)."""
+        return and_(
+            Ticket.claimed_at.is_not(None), or_(Ticket.claim_due_at.is_(None), Ticket.claimed_at <= Ticket.claim_due_at)
+        )
+
+    @staticmethod
+    def resolved_in_time(terms: Terms) -> ColumnElement[bool]:
+        """Resolved now (not reopened since) and within the term (no term: resolved at all)."""
+        return and_(
+            Ticket.status.in_(sorted(terms.resolved)),
+            Ticket.resolved_at.is_not(None),
+            or_(Ticket.due_at.is_(None), Ticket.resolved_at <= Ticket.due_at),
+        )
+
+    @staticmethod
+    def due(terms: Terms) -> ColumnElement[bool]:
+        """Ought to be resolved by now: resolved already, or its term has passed."""
+        return or_(
+            Ticket.status.in_(sorted(terms.resolved)), and_(Ticket.due_at.is_not(None), Ticket.due_at < terms.now)
+        )
+
+    @staticmethod
+    def overdue(terms: Terms) -> ColumnElement[bool]:
+        return and_(Ticket.status.in_(sorted(terms.open)), Ticket.due_at.is_not(None), Ticket.due_at < terms.now)
+
+    @staticmethod
+    def satisfied(terms: Terms) -> ColumnElement[bool]:
+        return Ticket.rating_treatment >= terms.satisfied_from
+
+    def _test(self, name: str, terms: Terms) -> ColumnElement[bool]:
+        tests = {
+            "counted": self.counted(terms),
+            "responded": and_(self.counted(terms), self.responded(terms)),
+            "resolved_in_time": and_(self.counted(terms), self.resolved_in_time(terms)),
+            "due": and_(self.counted(terms), self.due(terms)),
+            "rated": and_(self.counted(terms), Ticket.rating_treatment.is_not(None)),
+            "satisfied": and_(self.counted(terms), self.satisfied(terms)),
+            "overdue": self.overdue(terms),
+        }
+        return tests[name]
+
+    @staticmethod
+    def _where(where: Where) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if where.start is not None:
+            conditions.append(Ticket.created_at >= where.start)
+        if where.end is not None:
+            conditions.append(Ticket.created_at < where.end)
+        if where.units is not None:
+            conditions.append(Ticket.unit_id.in_(sorted(where.units)))
+        if where.county is not None:
+            conditions.append(Ticket.county == where.county)
+        return conditions
+
+    def _relief_amount(self) -> Any:
+        amount = Ticket.details["relief_amount"].as_string()
+        return cast(amount, Numeric(16, 2))
+
+    # ---- the ledger
+
+    async def facts(self, where: Where, terms: Terms) -> list[FactRow]:
+        """Every group of (unit, kind, category, county, status, outcome) of the tickets opened in the period, with
+        the conditions of the rates summed per group: one pass over the tickets."""
+
+        def total(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        relief = func.sum(case((Ticket.kind == "relief", self._relief_amount()), else_=None))
+        stmt = (
+            select(
+                Ticket.unit_id,
+                Ticket.kind,
+                Ticket.category,
+                Ticket.county,
+                Ticket.status,
+                Ticket.outcome,
+                func.count(),
+                total(self.responded(terms)),
+                total(self.resolved_in_time(terms)),
+                total(self.due(terms)),
+                total(self.overdue(terms)),
+                func.count(Ticket.rating_treatment),
+                total(self.satisfied(terms)),
+                total(Ticket.rating_solved == "yes"),
+                total(Ticket.rating_solved == "partly"),
+                func.count(Ticket.rating_solved),
+                relief,
+            )
+            .where(*self._where(where))
+            .group_by(Ticket.unit_id, Ticket.kind, Ticket.category, Ticket.county, Ticket.status, Ticket.outcome)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        facts = []
+        for r in rows:
+            tickets, responded, in_time, due, overdue, rated, satisfied, yes, partly, solved = (
+                int(v or 0) for v in r[6:16]
+            )
+            facts.append(
+                FactRow(
+                    r[0], r[1], r[2], r[3], r[4], r[5], tickets, responded, in_time, due, overdue, rated, satisfied,
+                    yes, partly, solved, Decimal(r[16] or 0),
+                )
+            )  # fmt: skip
+        return facts
+
+    def _week(self, week0: datetime) -> Any:
+        if self.dialect == "postgresql":
+            seconds = func.extract("epoch", Ticket.created_at) - literal(week0.timestamp())
+            return cast(func.floor(seconds / WEEK_SECONDS), Integer)
+        origin = week0.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        days = func.julianday(Ticket.created_at) - func.julianday(literal(origin))
+        return cast(days / 7, Integer)
+
+    async def trend(self, where: Where, terms: Terms, week0: datetime) -> list[WeekRow]:
+        """Week by week (weeks starting at `week0`, a local Monday midnight): opened, responded in time, resolved,
+        rated and satisfied, of the tickets opened in each week."""
+        week = self._week(week0).label("week")
+        counted = self.counted(terms)
+        stmt = (
+            select(
+                week,
+                func.count(),
+                func.sum(case((self.responded(terms), 1), else_=0)),
+                func.sum(case((Ticket.status.in_(sorted(terms.resolved)), 1), else_=0)),
+                func.count(Ticket.rating_treatment),
+                func.sum(case((self.satisfied(terms), 1), else_=0)),
+            )
+            .where(counted, *self._where(where))
+            .group_by(week)
+            .order_by(week)
+        )
+        return [WeekRow(int(w), *(int(v or 0) for v in rest)) for w, *rest in (await self.session.execute(stmt)).all()]
+
+    async def overdue_now(self, where: Where, terms: Terms) -> dict[int | None, int]:
+        """Open tickets past their term at this moment, per unit, whenever they were opened."""
+        scope = Where(units=where.units, county=where.county)
+        stmt = (
+            select(Ticket.unit_id, func.count())
+            .where(self.overdue(terms), *self._where(scope))
+            .group_by(Ticket.unit_id)
+        )
+        return {u: int(n) for u, n in (await self.session.execute(stmt)).all()}
+
+    def _facet(self, where: Where, facet: Facet, terms: Terms) -> list[ColumnElement[bool]]:
+        if facet.test == "overdue":  # overdue is "now", whatever the period
+            where = Where(units=where.units, county=where.county)
+        conditions = self._where(where)
+        if facet.kinds:
+            conditions.append(Ticket.kind.in_(facet.kinds))
+        if facet.statuses:
+            conditions.append(Ticket.status.in_(facet.statuses))
+        if facet.categories:
+            conditions.append(Ticket.category.in_(facet.categories))
+        if facet.outcomes:
+            conditions.append(Ticket.outcome.in_(facet.outcomes))
+        if facet.unit is not None:
+            conditions.append(Ticket.unit_id == facet.unit)
+        if facet.county is not None:
+            conditions.append(Ticket.county == facet.county)
+        if facet.ids:
+            conditions.append(Ticket.id.in_(facet.ids))
+        if facet.test is not None:
+            conditions.append(self._test(facet.test, terms))
+        return conditions
+
+    async def count(self, where: Where, facet: Facet, terms: Terms) -> int:
+        stmt = select(func.count()).select_from(Ticket).where(*self._facet(where, facet, terms))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def tickets(
+        self, where: Where, facet: Facet, terms: Terms, *, limit: int, offset: int = 0
+    ) -> Sequence[Ticket]:
+        """The tickets behind a number, the most urgent (earliest term) first."""
+        stmt = (
+            select(Ticket)
+            .where(*self._facet(where, facet, terms))
+            .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def broadcasts(self, start: datetime, end: datetime, county: str | None) -> BroadcastFacts:
+        """Broadcasts whose sending started in [start, end): how many, to how many people, how many delivered."""
+        conditions = [Broadcast.started_at >= start, Broadcast.started_at < end]
+        if county is not None:
+            conditions.append(Broadcast.county == county)
+        facts = BroadcastFacts()
+        stmt = select(Broadcast.topic, func.count(), func.sum(Broadcast.fanned_out)).where(*conditions)
+        for topic, n, fanned in (await self.session.execute(stmt.group_by(Broadcast.topic))).all():
+            facts.by_topic[str(topic)] = int(n)
+            facts.broadcasts += int(n)
+            facts.recipients += int(fanned or 0)
+        ids = select(Broadcast.id).where(*conditions)
+        delivered = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.broadcast_id.in_(ids), OutboxMessage.status == "sent")
+        )
+        facts.delivered = int((await self.session.execute(delivered)).scalar_one())
+        if not facts.recipients:  # fanned_out is counted as it goes; the delivery rows are the record
+            counted = select(func.count()).select_from(BroadcastDelivery).where(BroadcastDelivery.broadcast_id.in_(ids))
+            facts.recipients = int((await self.session.execute(counted)).scalar_one())
+        return facts
+
+    # ---- convenience measures
+
+    async def record_ask(self, entry_code: str, day: str, way: str) -> None:
+        stmt = (
+            insert_for(self.dialect, MeasureAsk)
+            .values(entry_code=entry_code, day=day, way=way, count=1)
+            .on_conflict_do_update(index_elements=["entry_code", "day", "way"], set_={"count": MeasureAsk.count + 1})
+        )
+        await self.session.execute(stmt)
+
+    async def measures(self, first_day: str, last_day: str) -> list[MeasureRow]:
+        """Every guide entry with how often it was opened and found by a search between two local days."""
+        asks = (
+            select(
+                MeasureAsk.entry_code.label("code"),
+                func.sum(case((MeasureAsk.way == "view", MeasureAsk.count), else_=0)).label("views"),
+                func.sum(case((MeasureAsk.way == "search", MeasureAsk.count), else_=0)).label("searches"),
+            )
+            .where(MeasureAsk.day >= first_day, MeasureAsk.day <= last_day)
+            .group_by(MeasureAsk.entry_code)
+            .subquery()
+        )
+        stmt = (
+            select(GuideEntry, asks.c.views, asks.c.searches)
+            .outerjoin(asks, asks.c.code == GuideEntry.code)
+            .order_by(GuideEntry.position)
+        )
+        return [MeasureRow(e, int(v or 0), int(s or 0)) for e, v, s in (await self.session.execute(stmt)).all()]
+
+
+class ClusterRepository:
+    """Keys tickets share and the clusters they form."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.session, self.dialect = session, dialect
+
+    async def add_key(self, key: ClusterKey) -> None:
+        self.session.add(key)
+        await self.session.flush()
+
+    async def sharing(self, kind: str, key_hash: str, since: datetime) -> list[tuple[int, int | None, datetime]]:
+        """(ticket id, unit id, created) of the tickets with this key opened since `since`, oldest first."""
+        stmt = (
+            select(ClusterKey.ticket_id, Ticket.unit_id, ClusterKey.created_at)
+            .join(Ticket, Ticket.id == ClusterKey.ticket_id)
+            .where(ClusterKey.kind == kind, ClusterKey.key_hash == key_hash, ClusterKey.created_at >= since)
+            .order_by(ClusterKey.created_at, ClusterKey.ticket_id)
+        )
+        return [(int(t), u, _utc(c) or c) for t, u, c in (await self.session.execute(stmt)).all()]
+
+    async def open_for(self, kind: str, key_hash: str, since: datetime) -> Cluster | None:
+        """The cluster of this key still growing: its latest ticket within the window. Locked: two tickets of one
+        key at once must not make two clusters (the second waits, then joins)."""
+        stmt = (
+            select(Cluster)
+            .where(Cluster.kind == kind, Cluster.key_hash == key_hash, Cluster.last_at >= since)
+            .order_by(Cluster.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, cluster: Cluster) -> Cluster:
+        self.session.add(cluster)
+        await self.session.flush()
+        return cluster
+
+    async def add_member(self, member: ClusterMember) -> bool:
+        """False when the ticket is in the cluster already."""
+        stmt = (
+            insert_for(self.dialect, ClusterMember)
+            .values(
+                cluster_id=member.cluster_id,
+                ticket_id=member.ticket_id,
+                unit_id=member.unit_id,
+                joined_at=member.joined_at,
+            )
+            .on_conflict_do_nothing(index_elements=["cluster_id", "ticket_id"])
+            .returning(ClusterMember.ticket_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def mark_alerted(self, cluster_id: int, unit_id: int, now: datetime) -> bool:
+        """True the first time only: the leaders of a unit hear of a cluster once."""
+        stmt = (
+            insert_for(self.dialect, ClusterAlert)
+            .values(cluster_id=cluster_id, unit_id=unit_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["cluster_id", "unit_id"])
+            .returning(ClusterAlert.unit_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def get(self, cluster_id: int, *, lock: bool = False) -> Cluster | None:
+        stmt = select(Cluster).where(Cluster.id == cluster_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def members(self, cluster_id: int) -> Sequence[ClusterMember]:
+        stmt = select(ClusterMember).where(ClusterMember.cluster_id == cluster_id).order_by(ClusterMember.ticket_id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def visible(
+        self, units: Collection[int] | None, since: datetime, limit: int = 50
+    ) -> list[tuple[Cluster, int]]:
+        """Clusters grown since `since` with a ticket in these units (None: any), newest first, with how many of
+        their tickets are in those units."""
+        inside = func.count(ClusterMember.ticket_id)
+        stmt = (
+            select(Cluster, inside)
+            .join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
+            .where(Cluster.last_at >= since)
+            .group_by(Cluster.id)
+            .order_by(Cluster.last_at.desc(), Cluster.id.desc())
+            .limit(limit)
+        )
+        if units is not None:
+            stmt = stmt.where(ClusterMember.unit_id.in_(sorted(units)))
+        return [(c, int(n)) for c, n in (await self.session.execute(stmt)).all()]
+
+
+class AccessRepository:
+    """The dashboard's one-time passes and its sessions, found by the keyed hash of their tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_pass(self, issued: DashboardPass) -> None:
+        self.session.add(issued)
+        await self.session.flush()
+
+    async def take_pass(self, token_hash: str, purpose: str, now: datetime) -> tuple[DashboardPass | None, str]:
+        """Use a pass once: (the pass, "ok"), or (None, "wrong" | "used" | "expired"). The row is locked so two
+        browsers racing with one link get one session."""
+        stmt = (
+            select(DashboardPass)
+            .where(DashboardPass.token_hash == token_hash, DashboardPass.purpose == purpose)
+            .with_for_update()
+        )
+        found = (await self.session.execute(stmt)).scalar_one_or_none()
+        if found is None:
+            return None, "wrong"
+        if found.used_at is not None:
+            return None, "used"
+        if found.expires_at <= now:
+            return None, "expired"
+        found.used_at = now
+        await self.session.flush()
+        return found, "ok"
+
+    async def peek_pass(self, token_hash: str, purpose: str, now: datetime) -> str:
+        """Whether a pass could still be used, without using it ("ok", "wrong", "used", "expired")."""
+        stmt = select(DashboardPass).where(DashboardPass.token_hash == token_hash, DashboardPass.purpose == purpose)
+        found = (await self.session.execute(stmt)).scalar_one_or_none()
+        if found is None:
+            return "wrong"
+        if found.used_at is not None:
+            return "used"
+        return "expired" if found.expires_at <= now else "ok"
+
+    async def open_session(self, opened: DashboardSession) -> None:
+        self.session.add(opened)
+        await self.session.flush()
+
+    async def session_of(self, token_hash: str, now: datetime) -> DashboardSession | None:
+        stmt = select(DashboardSession).where(
+            DashboardSession.token_hash == token_hash,
+            DashboardSession.ended_at.is_(None),
+            DashboardSession.expires_at > now,
+            DashboardSession.ends_at > now,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def end_session(self, token_hash: str, now: datetime) -> None:
+        await self.session.execute(
+            update(DashboardSession).where(DashboardSession.token_hash == token_hash).values(ended_at=now)
+        )
+
+    async def forget_before(self, moment: datetime) -> None:
+        """Passes and sessions long over are of no use to anyone."""
+        await self.session.execute(delete(DashboardPass).where(DashboardPass.expires_at < moment))
+        await self.session.execute(delete(DashboardSession).where(DashboardSession.ends_at < moment))
+
+
+class ChartRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, image: ChartImage, *, forget_before: datetime) -> None:
+        await self.session.execute(delete(ChartImage).where(ChartImage.created_at < forget_before))
+        self.session.add(image)
+        await self.session.flush()
+
+    async def get(self, name: str) -> ChartImage | None:
+        return (await self.session.execute(select(ChartImage).where(ChartImage.name == name))).scalar_one_or_none()
