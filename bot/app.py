@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import STOP_GRACE, OutboxSender
+from handlers.conversation.danger import Lexicon
 from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
@@ -63,8 +64,8 @@ def rules_for(settings: Settings) -> Rules:
     )
 
 
-def read_emergency_words(path: Path) -> dict[str, tuple[str, ...]]:
-    """The danger words per language (demo/emergency.toml by default); a broken file stops the start."""
+def read_emergency_words(path: Path) -> dict[str, Lexicon]:
+    """The danger vocabularies per language (demo/emergency.toml by default); a broken file stops the start."""
     return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
 
 

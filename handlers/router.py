@@ -92,7 +92,7 @@ def _leave_form(turn: Turn) -> None:
 
 async def dispatch(turn: Turn) -> None:
     incoming = turn.incoming
-    first_aid(turn)
+    await first_aid(turn)
     command = incoming.command
     if command is not None:
         name, args = command

@@ -1,67 +1,69 @@
-"""Danger words get the emergency numbers before anything else; the interview stays where it was.
+"""Danger gets the emergency numbers before anything else; the interview stays where it was.
 
-The word lists are data (demo/emergency.toml, loaded by bot/ into `Rules.emergency_words`); DEFAULT_WORDS only
-serves when none were configured. Words in Latin script match whole words ("fire" does not match "fired");
-Chinese words match anywhere in the text.
+What counts as danger is recognised by patterns (handlers/conversation/danger.py) from data (demo/emergency.toml).
+Danger → 110 / 120 / 119. Domestic violence → 110, the police warning letter and the personal safety protection
+order, and the ticket of the running interview goes to the police and the court as urgent. Self-harm → the national
+psychological assistance hotline 12356 and 120, said warmly. An officer typing into one of their own forms (a note,
+a message, a reason) is describing someone else's case: that never sets the citizen's warning off.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from handlers.conversation import engine
+from handlers.conversation.danger import (
+    DANGER,
+    DEFAULT_LEXICONS,
+    DOMESTIC,
+    SELF_HARM,
+    EmergencyWordsError,
+    Lexicon,
+    parse_lexicons,
+    recognise,
+)
 from handlers.conversation.turn import Turn
 
-DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
-    "zh_CN": ("救命", "打人", "杀人", "着火", "失火", "绑架", "自杀", "跳楼", "砍人", "持刀", "要死了"),
-    "en": ("help me", "kill", "fire", "kidnap", "suicide", "stabbed", "knife", "dying"),
-}
-
-MAX_WORDS = 500
+__all__ = ["DEFAULT_LEXICONS", "EmergencyWordsError", "first_aid", "is_emergency", "parse_words", "recognise"]
 
 
-class EmergencyWordsError(ValueError):
-    pass
+def parse_words(data: Mapping[str, Any]) -> dict[str, Lexicon]:
+    """The TOML tables of demo/emergency.toml → language → Lexicon (bot/ loads the file)."""
+    return parse_lexicons(data)
 
 
-def parse_words(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """`{"zh_CN": {"words": [...]}, "en": {"words": [...]}}` (the TOML tables) → locale → words."""
-    words: dict[str, tuple[str, ...]] = {}
-    for locale, table in data.items():
-        listed = table.get("words") if isinstance(table, Mapping) else None
-        if not isinstance(listed, list) or not listed or not all(isinstance(w, str) and w.strip() for w in listed):
-            raise EmergencyWordsError(f'[{locale}] needs words = ["…", …] with no blank entry')
-        if len(listed) > MAX_WORDS:
-            raise EmergencyWordsError(f"[{locale}] has more than {MAX_WORDS} words")
-        words[str(locale)] = tuple(w.strip() for w in listed)
-    if not words:
-        raise EmergencyWordsError("no word list")
-    return words
+def is_emergency(text: str | None, lexicons: Mapping[str, Lexicon]) -> bool:
+    return bool(recognise(text, lexicons))
 
 
-@lru_cache(maxsize=8)
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+async def _officer_in_own_form(turn: Turn) -> bool:
+    """A staff member filling in a short form of their own (a note about a case, a message to a citizen)."""
+    running = engine.current(turn)
+    return running is not None and running.transient and await turn.uow.officers.of_person(turn.person.id) is not None
+
+
+def first_aid_text(turn: Turn, kinds: frozenset[str]) -> str:
     parts = []
-    for word in sorted(set(words), key=len, reverse=True):
-        escaped = re.escape(word.casefold())
-        parts.append(rf"(?<!\w){escaped}(?!\w)" if word.isascii() else escaped)
-    return re.compile("|".join(parts))
+    if DOMESTIC in kinds:
+        parts.append(turn.t("emergency.domestic"))
+    elif DANGER in kinds:
+        parts.append(turn.t("emergency.call"))
+    if SELF_HARM in kinds:
+        parts.append(turn.t("emergency.self_harm"))
+    if engine.current(turn) is not None:
+        parts.append(turn.t("emergency.kept"))  # only when there is a form whose answers are kept
+    return "\n\n".join(parts)
 
 
-def is_emergency(text: str | None, words: Mapping[str, tuple[str, ...]]) -> bool:
-    if not text or text.startswith("/"):
+async def first_aid(turn: Turn) -> bool:
+    """Say what to do now, first; mark the running interview urgent (and domestic). True when the text signalled
+    danger."""
+    kinds = recognise(turn.incoming.text, turn.rules.emergency_words)
+    if not kinds or await _officer_in_own_form(turn):
         return False
-    every = tuple(word for group in (words or DEFAULT_WORDS).values() for word in group)
-    return bool(every) and _pattern(every).search(text.casefold()) is not None
-
-
-def first_aid(turn: Turn) -> bool:
-    """Say the emergency numbers first; mark the running interview urgent. True when the text signalled danger."""
-    if not is_emergency(turn.incoming.text, turn.rules.emergency_words):
-        return False
-    turn.say("emergency.call")
+    turn.reply(first_aid_text(turn, kinds))
     engine.mark_urgent(turn)
+    if DOMESTIC in kinds:
+        engine.mark_domestic(turn)
     return True

@@ -16,6 +16,7 @@ FAILS_BEFORE_HELP = 3
 FLAGS = "interview"  # state.extra key: marks of the running interview (urgent, sensitive declined, context, since)
 PAUSED = "paused"  # state.extra key: the interview a transient form paused
 URGENT = "_urgent"  # added to the answers handed to on_done when a message of the interview signalled danger
+DOMESTIC = "_domestic"  # ... and when one of them spoke of domestic violence
 
 _MISSING = object()
 
@@ -172,6 +173,12 @@ def mark_urgent(turn: Turn) -> None:
     """A message of the running interview signalled danger: the ticket it opens is urgent."""
     if turn.state.interview is not None:
         flags(turn)["urgent"] = True
+
+
+def mark_domestic(turn: Turn) -> None:
+    """A message of the running interview spoke of domestic violence: its ticket goes to the police and the court."""
+    if turn.state.interview is not None:
+        flags(turn)["domestic"] = True
 
 
 def needs_sensitive_consent(turn: Turn, step: Step) -> bool:
@@ -369,6 +376,8 @@ async def _finish(turn: Turn, interview: Interview) -> None:
     answers.update({k: v for k, v in marks.get("context", {}).items() if k.startswith("_")})
     if marks.get("urgent"):
         answers[URGENT] = True
+    if marks.get("domestic"):
+        answers[DOMESTIC] = True
     resumed = leave(turn)
     await interview.on_done(turn, answers)
     if resumed is not None and turn.state.interview == resumed.name:

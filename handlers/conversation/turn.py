@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.conversation.danger import Lexicon
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Incoming, Reply
 from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
@@ -32,7 +33,7 @@ class Rules:
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     max_tickets_per_day: int = 5
-    emergency_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    emergency_words: Mapping[str, Lexicon] = field(default_factory=dict)
     deadlines: Deadlines = field(default_factory=default_deadlines)
     citizen_quiet: str = "21:00-08:00"  # local hours with nothing for citizens that is not urgent (local policy)
 

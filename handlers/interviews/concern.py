@@ -20,19 +20,6 @@ FRAUD = if_(category="fraud")
 WAGES = if_(category="wages")
 ENFORCEMENT = if_(category="enforcement")
 
-DETAIL_KEYS = (
-    "fraud_when",
-    "fraud_amount",
-    "fraud_paid",
-    "fraud_suspect",
-    "wages_employer",
-    "wages_workers",
-    "wages_amount",
-    "wages_since",
-    "case_number",
-    "court",
-)
-
 
 CONCERN = Interview(
     name="concern",
@@ -66,5 +53,5 @@ CONCERN = Interview(
         Step("description", ask="concern.description", expects=Text(min_len=10, max_len=2000)),
         PHONE,
     ),
-    on_done=submitting(Opens("concern", details=DETAIL_KEYS)),
+    on_done=submitting(Opens("concern")),
 )

@@ -43,7 +43,5 @@ DISPUTE = Interview(
         PHONE,
         CONTACT_TIME,
     ),
-    on_done=submitting(
-        Opens("dispute", details=("other_party", "contact_time"), attachments="evidence", township=True)
-    ),
+    on_done=submitting(Opens("dispute", attachments="evidence", township=True)),
 )

@@ -22,8 +22,6 @@ from handlers.tickets.legal_aid import (
     assess,
 )
 
-DETAIL_KEYS = ("special", "age", "guardian", "group", "card", "income")
-
 
 def assessment(answers: Answers) -> dict[str, Any]:
     """The assessment the legal-aid centre sees beside the answers."""
@@ -84,5 +82,5 @@ LEGAL_AID = Interview(
         Step("id_number", ask="legal_aid.id_number", expects=IdNumber(), optional=True, sensitive=True),
         PHONE,
     ),
-    on_done=submitting(Opens("legal_aid", category="matter", details=DETAIL_KEYS, more=assessment, then=tell_outcome)),
+    on_done=submitting(Opens("legal_aid", category="matter", more=assessment, then=tell_outcome)),
 )

@@ -47,5 +47,5 @@ RELIEF = Interview(
         ),
         PHONE,
     ),
-    on_done=submitting(Opens("relief", category=relief_category, details=("stage", "authority", "family"))),
+    on_done=submitting(Opens("relief", category=relief_category)),
 )

@@ -26,5 +26,5 @@ SERVICE = Interview(
         Step("needs", ask="service.needs", expects=Text(min_len=2, max_len=1000), optional=True),
         PHONE,
     ),
-    on_done=submitting(Opens("service", category="help", summary="needs", details=("where", "when"))),
+    on_done=submitting(Opens("service", category="help", summary="needs")),
 )

@@ -1,5 +1,10 @@
 """The one submit every ticket interview ends with: a public number, a unit, the sealed phone, the first event, the
-TicketOpened its subscribers act on, and the citizen's receipt with the promised deadlines."""
+TicketOpened its subscribers act on, and the citizen's receipt with the promised deadlines.
+
+Every answer the citizen gave is kept on the ticket (its details), so the officer sees all of it; only the phone and
+the ID number are kept apart, sealed. A ticket whose interview spoke of domestic violence is urgent and goes to the
+police (routing category `domestic_violence`), with the court that decides protection orders told at once
+(`protection_order`) — not to mediation (Anti-Domestic Violence Law, Art. 23, 28)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from handlers.conversation.engine import URGENT
+from handlers.conversation.engine import DOMESTIC, URGENT
 from handlers.conversation.interview import Answers
 from handlers.conversation.places import township_of
 from handlers.conversation.turn import Turn
@@ -32,6 +37,16 @@ class NewTicket:
     details: dict[str, Any] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     urgent: bool = False
+    domestic: bool = False
+
+
+# Routing categories of a domestic-violence ticket, whatever its kind: who handles it, and who is told as well.
+DOMESTIC_VIOLENCE = "domestic_violence"
+PROTECTION_ORDER = "protection_order"
+KEEPS_ITS_UNIT = ("legal_aid", "relief")  # a request for a lawyer or for relief stays where it is; police are told
+COPIED = "copied_units"  # details key: units told of the ticket beside the one that holds it
+SUMMARY_KEY = "_summary"  # details key: which answer is the ticket's summary (kept there, not twice)
+KEPT_APART = ("phone", "id_number")  # sealed on the ticket, never among its details
 
 
 def day_start(turn: Turn) -> datetime:
@@ -49,6 +64,19 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
     day = turn.local(turn.now).strftime("%Y%m%d")
     number = await uow.tickets.next_number(turn.rules.ticket_prefix, day)
     unit = await route(uow, new.kind, new.category, new.county, new.township)
+    details = dict(new.details)
+    if new.domestic:
+        police = await route(uow, new.kind, DOMESTIC_VIOLENCE, new.county, None)
+        court = await route(uow, new.kind, PROTECTION_ORDER, new.county, None)
+        told = [court]
+        if new.kind in KEEPS_ITS_UNIT:
+            told.insert(0, police)
+        else:
+            unit = police or unit
+        details["domestic_violence"] = True
+        copied = [u.id for u in told if u is not None and (unit is None or u.id != unit.id)]
+        if copied:
+            details[COPIED] = copied
     ticket = Ticket(
         number=number,
         kind=new.kind,
@@ -56,11 +84,11 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
         county=new.county,
         township=new.township,
         status="new",
-        urgent=new.urgent,
+        urgent=new.urgent or new.domestic,
         citizen_id=turn.person.id,
         unit_id=unit.id if unit else None,
         summary=new.summary,
-        details=new.details,
+        details=details,
         attachments=new.attachments,
         locale=turn.locale,
         created_at=turn.now,
@@ -94,14 +122,13 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
 
 @dataclass(frozen=True)
 class Opens:
-    """How an interview's answers become a ticket: the answers that name its category and summary, those kept as
-    details (never the phone or ID number: they are sealed on their own) or attachments, what more it carries (a
-    legal-aid assessment), and what it says after the receipt."""
+    """How an interview's answers become a ticket: the answers that name its category and summary, the one whose
+    files become its attachments, what more it carries (a legal-aid assessment), and what it says after the receipt.
+    Every other answer is kept among its details, as given (never the phone or ID number: they are sealed apart)."""
 
     kind: str
     category: str | Callable[[Answers], str] = "category"
     summary: str = "description"
-    details: tuple[str, ...] = ()
     attachments: str | None = None
     township: bool = False
     more: Callable[[Answers], dict[str, Any]] | None = None
@@ -109,7 +136,11 @@ class Opens:
 
     def ticket(self, answers: Answers) -> NewTicket:
         county = answers.get("county")
-        kept = {key: answers[key] for key in self.details if answers.get(key) is not None}
+        apart = {*KEPT_APART, self.attachments, self.summary}
+        kept: dict[str, Any] = {
+            k: v for k, v in answers.items() if not k.startswith("_") and k not in apart and v is not None
+        }
+        kept[SUMMARY_KEY] = self.summary
         return NewTicket(
             kind=self.kind,
             category=self.category(answers) if callable(self.category) else answers[self.category],
@@ -121,6 +152,7 @@ class Opens:
             details={**kept, **(self.more(answers) if self.more else {})},
             attachments=list(answers.get(self.attachments) or []) if self.attachments else [],
             urgent=bool(answers.get(URGENT)),
+            domestic=bool(answers.get(DOMESTIC)),
         )
 
 

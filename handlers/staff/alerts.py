@@ -8,7 +8,8 @@ from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
 from handlers.conversation.quiet import officer_not_before
 from handlers.conversation.turn import Effects
-from handlers.conversation.words import category_label, kind_label, place_label, short
+from handlers.conversation.words import category_label, kind_label, place_label, short, unit_label
+from handlers.interviews.submit import COPIED
 from handlers.tickets.events import TicketOpened
 from storage.models import Ticket, Unit
 
@@ -73,5 +74,26 @@ async def alert_unit(
     return sent
 
 
+async def tell_copied(fx: Effects, ticket: Ticket, holder: Unit | None) -> int:
+    """Units told of a ticket beside the one that holds it (the court, of a domestic-violence report the police
+    handle): what it is and who holds it, without buttons — the ticket is not theirs to act on."""
+    tr, sent = fx.translator, 0
+    for unit_id in (ticket.details or {}).get(COPIED) or []:
+        unit = await fx.uow.units.get(int(unit_id))
+        if unit is None:
+            continue
+        for officer in await fx.uow.officers.of_unit(unit.id):
+
+            def render(locale: str) -> Reply:
+                lead = tr(locale, "desk.alert.copied", number=ticket.number, unit=unit_label(tr, locale, holder))
+                return Reply(text=f"{tr(locale, 'desk.alert.urgent')}\n{lead}\n{headline(tr, locale, ticket)}")
+
+            not_before = officer_not_before(officer, fx.now, fx.rules.zone, urgent=True)
+            if await fx.outbox.to_person(officer.person_id, render, not_before=not_before):
+                sent += 1
+    return sent
+
+
 async def on_ticket_opened(fx: Effects, event: TicketOpened) -> None:
     await alert_unit(fx, event.ticket, event.unit)
+    await tell_copied(fx, event.ticket, event.unit)

@@ -15,11 +15,13 @@ from handlers.staff.context import PREFIX, WORKING, Ctx, can_move, illegal, move
 from handlers.staff.forms import REASON_TEXT, asks, open_form, ticket_form
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action
+from handlers.tickets.units import POLITICAL_LEGAL, TAKES, takes
 from storage.models import Unit
 
 UNIT: Final = "_unit"
-# Cross-agency handoff: the political-legal agencies of the ticket's county, then those of the city.
-TRANSFER_KINDS: Final = ("court", "procuratorate", "police", "justice", "judicial_office", "legal_aid", "petition")
+# Cross-agency handoff: the units of the ticket's county, then those of the city, in this order of kinds; a unit
+# outside the political-legal system (labour inspection) only for the tickets it takes (handlers/tickets/units.py).
+TRANSFER_KINDS: Final = (*POLITICAL_LEGAL, *TAKES)
 
 
 def _abort_row(ctx: Ctx) -> tuple[Button, ...]:
@@ -33,7 +35,7 @@ async def transfer_targets(ctx: Ctx) -> list[Unit]:
     order = {kind: i for i, kind in enumerate(TRANSFER_KINDS)}
     local.sort(key=lambda u: (order.get(u.kind, 99), u.id))
     city.sort(key=lambda u: (order.get(u.kind, 99), u.id))
-    return [u for u in local + city if u.id != ticket.unit_id]
+    return [u for u in local + city if u.id != ticket.unit_id and takes(u.kind, ticket.kind, ticket.category)]
 
 
 async def transfer(ctx: Ctx, arg: str) -> None:
@@ -52,6 +54,8 @@ async def transfer(ctx: Ctx, arg: str) -> None:
 async def _target(ctx: Ctx, unit_id: int | None) -> Unit | None:
     target = await ctx.turn.uow.units.get(unit_id) if unit_id is not None else None
     if target is None or not target.active or target.id == ctx.ticket.unit_id:
+        return None
+    if not takes(target.kind, ctx.ticket.kind, ctx.ticket.category):
         return None
     return target
 

@@ -8,7 +8,20 @@ from typing import Any
 from storage.models import RoutingRule, Unit
 from storage.uow import Database
 
-UNIT_KINDS = ("court", "procuratorate", "police", "justice", "judicial_office", "legal_aid", "petition")
+POLITICAL_LEGAL = ("court", "procuratorate", "police", "justice", "judicial_office", "legal_aid", "petition")
+# Units outside the political-legal system that take some tickets by transfer: kind → (ticket kind, category) pairs.
+# Labour inspection enforces wage payment (Regulations on Labour Security Supervision, Art. 11).
+TAKES: dict[str, frozenset[tuple[str, str]]] = {
+    "labour_inspection": frozenset({("concern", "wages"), ("dispute", "labour")}),
+}
+UNIT_KINDS = (*POLITICAL_LEGAL, *TAKES)
+
+
+def takes(unit_kind: str, ticket_kind: str, category: str) -> bool:
+    """Whether a unit of this kind may be handed a ticket of this kind and category: every political-legal unit,
+    and an outside unit only the tickets it enforces."""
+    outside = TAKES.get(unit_kind)
+    return outside is None or (ticket_kind, category) in outside
 
 
 class UnitDataError(ValueError):
