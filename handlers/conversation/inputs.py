@@ -233,7 +233,8 @@ class Media:
             room = self.max_items - len(gathered)
             if room <= 0:
                 return Rejected("input.media_full", {"max": self.max_items})
-            gathered.extend(a.to_dict() for a in incoming.attachments[:room])
+            # The channel it came in on: a file id means something only there (an officer may open it later).
+            gathered.extend({**a.to_dict(), "channel": incoming.channel} for a in incoming.attachments[:room])
             return Partial("input.media_received", {"count": len(gathered), "max": self.max_items})
         return Rejected("input.media_expected")
 

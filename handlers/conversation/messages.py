@@ -104,6 +104,12 @@ class Reply:
     edit_message_id: str | None = None
     notice: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
+    # A file the message carries (an attachment an officer opens): each channel shows it as it can.
+    attachment: Attachment | None = None
+    # Its buttons are actions that stay usable (an officer's card, an alert, guide results), not a question that the
+    # next one retires: a page that greys out answered questions leaves these alone.
+    lasting: bool = False
+    locale: str | None = None  # the chat's language changed to this: channels that show their own words follow
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": self.text}
@@ -119,6 +125,12 @@ class Reply:
                 payload[name] = getattr(self, name)
         if self.facts:
             payload["facts"] = dict(self.facts)
+        if self.attachment is not None:
+            payload["attachment"] = self.attachment.to_dict()
+        if self.lasting:
+            payload["lasting"] = True
+        if self.locale is not None:
+            payload["locale"] = self.locale
         return payload
 
     @classmethod
@@ -136,6 +148,9 @@ class Reply:
             edit_message_id=payload.get("edit_message_id"),
             notice=payload.get("notice"),
             facts={str(k): str(v) for k, v in (payload.get("facts") or {}).items()},
+            attachment=Attachment(**payload["attachment"]) if payload.get("attachment") else None,
+            lasting=bool(payload.get("lasting")),
+            locale=payload.get("locale"),
         )
 
     def all_buttons(self) -> list[Button]:

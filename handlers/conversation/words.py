@@ -34,7 +34,9 @@ def place_label(tr: Translator, locale: str, ticket: Ticket) -> str:
     if ticket.county is None:
         return tr(locale, "desk.place.city")
     county = label(tr, locale, f"county.{ticket.county}", ticket.county)
-    return f"{county} {ticket.township}" if ticket.township else county
+    if not ticket.township:
+        return county
+    return f"{county} {label(tr, locale, f'township.{ticket.county}.{ticket.township}', ticket.township)}"
 
 
 def unit_label(tr: Translator, locale: str, unit: Unit | None) -> str:

@@ -46,6 +46,7 @@ PROTECTION_ORDER = "protection_order"
 KEEPS_ITS_UNIT = ("legal_aid", "relief")  # a request for a lawyer or for relief stays where it is; police are told
 COPIED = "copied_units"  # details key: units told of the ticket beside the one that holds it
 SUMMARY_KEY = "_summary"  # details key: which answer is the ticket's summary (kept there, not twice)
+CATEGORY_KEY = "_category"  # details key: which answer chose its category, when one did
 KEPT_APART = ("phone", "id_number")  # sealed on the ticket, never among its details
 
 
@@ -141,6 +142,8 @@ class Opens:
             k: v for k, v in answers.items() if not k.startswith("_") and k not in apart and v is not None
         }
         kept[SUMMARY_KEY] = self.summary
+        if isinstance(self.category, str):
+            kept[CATEGORY_KEY] = self.category
         return NewTicket(
             kind=self.kind,
             category=self.category(answers) if callable(self.category) else answers[self.category],

@@ -17,6 +17,7 @@ from handlers.staff.forms import MESSAGE_TEXT, REASON_TEXT, asks, open_form, tic
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action
 
+OUTCOME: Final = "_outcome"  # the form's context: the outcome chosen before the result is written
 OUTCOMES: Final = (
     "mediation_agreement",
     "referred_to_court",
@@ -131,6 +132,23 @@ NOT_HANDLED: Final = ticket_form(
 )
 
 
+async def _resolved(ctx: Ctx, answers: Answers) -> None:
+    code = str(answers.get(OUTCOME) or "")
+    if code not in OUTCOMES:
+        await resolve(ctx, "")
+        return
+    await finish(ctx, code, None, result=str(answers["result"]))
+
+
+# What was done, in the officer's words: the citizen's resolution notice carries it.
+RESULT: Final = ticket_form(
+    "desk_result",
+    Action.RESOLVE,
+    (Step("result", ask=asks("desk.ask.result"), expects=MESSAGE_TEXT),),
+    _resolved,
+)
+
+
 async def outcome(ctx: Ctx, code: str) -> None:
     if code not in OUTCOMES:
         await resolve(ctx, "")
@@ -140,34 +158,50 @@ async def outcome(ctx: Ctx, code: str) -> None:
     if code == "not_handled":
         open_form(ctx, NOT_HANDLED)
         return
-    await finish(ctx, code, None)
+    open_form(ctx, RESULT, **{OUTCOME: code})
 
 
-async def finish(ctx: Ctx, code: str, reason: str | None) -> None:
-    if not await move(ctx, lifecycle.RESOLVED, note=reason):
+async def finish(ctx: Ctx, code: str, reason: str | None, *, result: str | None = None) -> None:
+    if not await move(ctx, lifecycle.RESOLVED, note=result or reason):
         return
     ctx.ticket.outcome = code
     tr = ctx.turn.translator
 
     def extra(locale: str) -> Mapping[str, object]:
         said = tr(locale, f"desk.outcome.{code}")
-        more = tr(locale, f"desk.tell.outcome.{code}", reason=reason or "")
-        return {"outcome": said, "more": "" if more == f"desk.tell.outcome.{code}" else more}
+        law = tr(locale, f"desk.tell.outcome.{code}", reason=reason or "")
+        lines = [tr(locale, "desk.tell.result", result=result)] if result else []
+        if law != f"desk.tell.outcome.{code}":
+            lines.append(law)
+        return {"outcome": said, "more": "\n".join(lines)}
 
     await show_card(ctx, "desk.status.changed", status=status_label(tr, ctx.turn.locale, lifecycle.RESOLVED))
     await tell_citizen(ctx, "desk.tell.resolved", extra=extra, notice="decision")
 
 
 async def _reject(ctx: Ctx, answers: Answers) -> None:
-    reason = str(answers["reason"])
-    if not await move(ctx, lifecycle.REJECTED, note=reason):
+    reason, elsewhere = str(answers["reason"]), answers.get("elsewhere")
+    if not await move(ctx, lifecycle.REJECTED, note=reason if not elsewhere else f"{reason} / {elsewhere}"):
         return
     ctx.say("desk.rejected", number=ctx.ticket.number)
-    await tell_citizen(ctx, "desk.tell.rejected", extra=lambda locale: {"reason": reason}, notice="decision")
+    tr = ctx.turn.translator
+
+    def extra(locale: str) -> Mapping[str, object]:
+        where = str(elsewhere) if elsewhere else tr(locale, "desk.reject.hotlines")
+        return {"reason": f"{reason}\n{tr(locale, 'desk.tell.elsewhere', where=where)}"}
+
+    await tell_citizen(ctx, "desk.tell.rejected", extra=extra, notice="decision")
 
 
+# A rejection says why and where else to turn: the unit or hotline the officer names, else the public hotlines.
 REJECT: Final = ticket_form(
-    "desk_reject", Action.REJECT, (Step("reason", ask=asks("desk.ask.reject"), expects=REASON_TEXT),), _reject
+    "desk_reject",
+    Action.REJECT,
+    (
+        Step("reason", ask=asks("desk.ask.reject"), expects=REASON_TEXT),
+        Step("elsewhere", ask=asks("desk.ask.elsewhere"), expects=REASON_TEXT, optional=True),
+    ),
+    _reject,
 )
 
 
@@ -201,4 +235,4 @@ async def withdraw(ctx: Ctx, arg: str) -> None:
     await tell_officer(ctx, ctx.ticket.officer_id, "desk.withdrawn_by_citizen")
 
 
-FORMS: Final = (NOTE, MEDIATION, NOT_HANDLED, REJECT)
+FORMS: Final = (NOTE, MEDIATION, NOT_HANDLED, RESULT, REJECT)

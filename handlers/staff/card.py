@@ -18,6 +18,7 @@ from handlers.conversation.words import (
     status_label,
     unit_label,
 )
+from handlers.staff.answers import answer_lines
 from handlers.staff.context import PREFIX, WORKING, Ctx, unit_of
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, allows
@@ -29,6 +30,7 @@ HISTORY: Final = 8
 CARD: Final[tuple[tuple[str, Action, str | None, str], ...]] = (
     ("claim", Action.CLAIM, lifecycle.CLAIMED, "desk.btn.claim"),
     ("phone", Action.REVEAL_PHONE, None, "desk.btn.phone"),
+    ("files", Action.VIEW_SENSITIVE, None, "desk.btn.files"),
     ("msg", Action.MESSAGE, None, "desk.btn.message"),
     ("note", Action.NOTE, None, "desk.btn.note"),
     ("work", Action.START_WORK, lifecycle.IN_PROGRESS, "desk.btn.work"),
@@ -62,6 +64,8 @@ def offered(actor: Actor, ticket: Ticket, verb: str, action: Action, to_status: 
         return not staff and ticket.status in WORKING and ticket.officer_id is not None
     if verb == "phone":
         return ticket.phone_sealed is not None
+    if verb == "files":
+        return staff and bool(ticket.attachments)
     if verb == "reassign":
         return ticket.status in WORKING | lifecycle.UNCLAIMED
     return staff or verb in ("cancel", "reopen")
@@ -100,7 +104,7 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
         if ticket.due_at:
             lines.append(turn.t("desk.card.due", at=stamp(ticket.due_at, zone)))
         lines.append(turn.t("desk.card.phone", phone=ticket.phone_masked or turn.t("desk.phone.none")))
-        lines.append(turn.t("desk.card.summary", summary=ticket.summary))
+        lines.extend(await answer_lines(ctx))
     mediation = (ticket.details or {}).get("mediation")
     if isinstance(mediation, dict):
         lines.append(turn.t("desk.card.mediation", when=mediation.get("at", ""), place=mediation.get("place", "")))
@@ -114,7 +118,7 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
             note = f" — {short(event.note, 120)}" if event.note and shown_note else ""
             action = label(tr, locale, f"desk.event.{event.action}", event.action)
             lines.append(f"• {stamp(event.created_at, zone)} {action}{note}")
-    return Reply(text="\n".join(lines), buttons=card_buttons(turn, ctx.actor, ticket))
+    return Reply(text="\n".join(lines), buttons=card_buttons(turn, ctx.actor, ticket), lasting=True)
 
 
 async def view(ctx: Ctx, arg: str) -> None:

@@ -11,7 +11,7 @@ from handlers.conversation import engine
 from handlers.conversation.buttons import Data
 from handlers.conversation.routes import Command, Routes
 from handlers.conversation.turn import Turn
-from handlers.staff import actions, joining, lists, relay, transfer
+from handlers.staff import actions, answers, joining, lists, relay, transfer
 from handlers.staff.card import view
 from handlers.staff.context import PREFIX, Ctx, load, not_found
 from handlers.tickets.policy import Action
@@ -27,6 +27,7 @@ VERBS: Final[dict[str, Verb]] = {
     "view": Verb(Action.VIEW, view),
     "claim": Verb(Action.CLAIM, actions.claim),
     "phone": Verb(Action.REVEAL_PHONE, actions.phone),
+    "files": Verb(Action.VIEW_SENSITIVE, answers.open_attachments),
     "msg": Verb(Action.MESSAGE, relay.message),
     "reply": Verb(Action.MESSAGE, relay.reply),
     "hush": Verb(Action.MESSAGE, relay.hush),

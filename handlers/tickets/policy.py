@@ -20,6 +20,7 @@ class Role(StrEnum):
 
 class Action(StrEnum):
     VIEW = "view"
+    VIEW_SENSITIVE = "view_sensitive"
     REVEAL_PHONE = "reveal_phone"
     CLAIM = "claim"
     MESSAGE = "message"
@@ -116,6 +117,9 @@ TICKET_RULES: Final[dict[Action, TicketRule]] = {
     Action.VIEW: lambda a, t: _owner(a, t) or _assigned(a, t) or _open_to_unit(a, t) or _oversees(a, t),
     # The full number only to the one officer who must call; leaders and admins see it masked.
     Action.REVEAL_PHONE: _assigned,
+    # Sensitive answers (money lost, age, health, family hardship, the ID number) and the citizen's photos and voice
+    # notes: to the officer who handles the ticket and the leader of its unit (PIPL Art. 28: need to know).
+    Action.VIEW_SENSITIVE: _works,
     Action.CLAIM: _member,
     Action.MESSAGE: lambda a, t: _assigned(a, t) or _owner(a, t),
     Action.NOTE: lambda a, t: _assigned(a, t) or _oversees(a, t),

@@ -112,14 +112,16 @@ async def test_rejection_reaches_the_citizen_with_its_reason(driver: DeskDriver,
     planted = await plant_ticket(driver, citizen, UNIT_A)
     await driver.press(team.officer_a, f"t:reject:{planted.id}")
     await driver.say(team.officer_a, "该事项已由法院作出生效判决，不属于人民调解范围")
+    await driver.say(team.officer_a, "汉台区人民法院执行局")  # where else to turn
     assert (await ticket(driver, planted.id)).status == "rejected"
     told = await last(driver, citizen)
+    elsewhere = driver.t("en", "desk.tell.elsewhere", where="汉台区人民法院执行局")
     assert told == driver.t(
         "en",
         "desk.tell.rejected",
         number=planted.number,
         unit="Hantai District Justice Bureau",
-        reason="该事项已由法院作出生效判决，不属于人民调解范围",
+        reason=f"该事项已由法院作出生效判决，不属于人民调解范围\n{elsewhere}",
     )
 
 

@@ -67,8 +67,11 @@ async def test_report_alert_claim_talk_resolve(driver: DeskDriver) -> None:
     # Resolved with a mediation agreement: the citizen hears the outcome and the law that makes it binding.
     outcomes = await driver.press(zhang, f"t:resolve:{ticket.id}")
     assert f"t:outcome:{ticket.id}:mediation_agreement" in buttons(outcomes[-1])
-    await driver.press(zhang, f"t:outcome:{ticket.id}:mediation_agreement")
+    asked = await driver.press(zhang, f"t:outcome:{ticket.id}:mediation_agreement")
+    assert asked[-1].text.startswith(driver.t("zh_CN", "desk.ask.result", number=ticket.number))
+    await driver.say(zhang, "双方达成调解协议，邻居本月内把界桩移回原处")
     resolved = (await driver.replies(citizen))[-1]
+    assert driver.t("en", "desk.tell.result", result="双方达成调解协议，邻居本月内把界桩移回原处") in resolved.text
     assert driver.t("en", "desk.outcome.mediation_agreement") in resolved.text
     assert "People's Mediation Law, Art. 31" in resolved.text
 

@@ -39,6 +39,7 @@ STAFF = frozenset({"officer_a", "officer_b", "leader_a", "admin"})
 # "new" is unit A's unclaimed ticket; "claimed" and "resolved" are held by officer_a of unit A.
 MATRIX: dict[Action, tuple[str | None, frozenset[str]]] = {
     Action.VIEW: ("claimed", frozenset({"owner", "officer_a", "leader_a", "admin"})),
+    Action.VIEW_SENSITIVE: ("claimed", frozenset({"officer_a", "leader_a"})),
     Action.REVEAL_PHONE: ("claimed", frozenset({"officer_a"})),
     Action.CLAIM: ("new", frozenset({"officer_a", "leader_a"})),
     Action.MESSAGE: ("claimed", frozenset({"owner", "officer_a"})),
@@ -178,7 +179,11 @@ def _plans(driver: DeskDriver) -> dict[Action, tuple[Plan, Callable[[int, str], 
         return [("press", f"t:mediate:{tid}"), ("say", "2026-12-03 09:30"), ("say", "北关司法所调解室")]
 
     async def resolve(world: World, tid: int, name: str) -> list[Step]:
-        return [("press", f"t:resolve:{tid}"), ("press", f"t:outcome:{tid}:advice_given")]
+        return [
+            ("press", f"t:resolve:{tid}"),
+            ("press", f"t:outcome:{tid}:advice_given"),
+            ("say", "已当面解答，建议先协商，协商不成可向法院起诉"),
+        ]
 
     async def transfer(world: World, tid: int, name: str) -> list[Step]:
         target = await unit_id(driver, UNIT_B)
@@ -190,7 +195,24 @@ def _plans(driver: DeskDriver) -> dict[Action, tuple[Plan, Callable[[int, str], 
         ]
 
     async def reject(world: World, tid: int, name: str) -> list[Step]:
-        return [("press", f"t:reject:{tid}"), ("say", "不属于本单位受理范围")]
+        return [("press", f"t:reject:{tid}"), ("say", "不属于本单位受理范围"), ("press", "nav:skip")]
+
+    async def open_files(world: World, tid: int, name: str) -> list[Step]:
+        async with driver.db() as uow:
+            planted = await uow.tickets.get(tid)
+            assert planted is not None
+            planted.attachments = [{"kind": "photo", "ref": "tg-photo-file-id", "channel": "telegram"}]
+            await uow.commit()
+        return [("press", f"t:files:{tid}")]
+
+    async def opened(tid: int, name: str) -> bool:
+        async with driver.db.reading() as uow:
+            stmt = (
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.ticket_id == tid, AuditEntry.action == "open_attachments")
+            )
+            return int((await uow.session.execute(stmt)).scalar_one()) > 0
 
     async def reassign(world: World, tid: int, name: str) -> list[Step]:
         return [("press", f"t:reassign:{tid}"), ("press", f"t:assign:{tid}:{world.staff.ids['officer_a2']}")]
@@ -224,6 +246,7 @@ def _plans(driver: DeskDriver) -> dict[Action, tuple[Plan, Callable[[int, str], 
     return {
         Action.VIEW: (press("view"), lambda tid, name: has_event("__never__", tid)),  # judged by the reply text
         Action.REVEAL_PHONE: (press("phone"), revealed),
+        Action.VIEW_SENSITIVE: (open_files, opened),
         Action.CLAIM: (press("claim"), lambda tid, name: status_is(tid, "claimed")),
         Action.MESSAGE: (message, messaged),
         Action.NOTE: (note, lambda tid, name: has_event("note", tid)),
