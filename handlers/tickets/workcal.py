@@ -91,6 +91,9 @@ class WorkCalendar:
         self.zone = ZoneInfo(timezone)
         self.office_hours = tuple(office_hours)
         self.overrides = dict(overrides or {})
+        # chinese_calendar checks every date against the range of its tables (a min and max over all of them), ~10 µs
+        # a call; a deadline asks about dozens of days, so each day is looked up once (a few hundred a year at most).
+        self._workdays: dict[date, bool] = {}
 
     def coverage(self, year: int) -> Coverage:
         override = self.overrides.get(year)
@@ -104,6 +107,12 @@ class WorkCalendar:
 
     def is_workday(self, day: date) -> bool:
         """The override file wins; then the package; a year known to neither falls back to Monday–Friday."""
+        known = self._workdays.get(day)
+        if known is None:
+            known = self._workdays[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         override = self.overrides.get(day.year)
         if override is not None:
             if day in override.holidays:
