@@ -387,7 +387,7 @@ class City:
         channel = self.channels(_unit(self.seed + 1, person_id))
         h = _mix(self.seed + 2, person_id)
         if channel == "telegram":
-            return channel, str(100_000_000 + h % 6_000_000_000)
+            return channel, str(1_000_000_000 + person_id * 2_654_435_761 % 2**32)  # one to one: no two alike
         if channel == "wechat":
             return channel, "o" + f"{h:016x}{_mix(self.seed + 3, person_id):016x}"[:27]
         return channel, "w" + f"{h:016x}{_mix(self.seed + 3, person_id):016x}{_mix(self.seed + 4, person_id):016x}"[:40]
