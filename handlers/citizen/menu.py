@@ -47,7 +47,7 @@ async def set_language(turn: Turn, code: str) -> None:
         turn.reply(language_menu(turn))
         return
     turn.person.locale = code
-    turn.say("lang.set", name=turn.t("lang.name"))
+    turn.reply(Reply(text=turn.t("lang.set", name=turn.t("lang.name")), locale=code))  # the page's words follow
     interview = engine.current(turn)
     if interview is not None:
         engine.reask(turn, interview)

@@ -196,7 +196,8 @@ def card(turn: Turn, entry: GuideEntry) -> Reply:
     if text.get("access"):
         lines.append(turn.t("guide.card.access", access=text["access"]))
     button = open_button(turn, entry)
-    return Reply(text="\n".join(line for line in lines if line), buttons=((button,),) if button else ())
+    # Lasting: the menu that follows search results must not retire their "do it here".
+    return Reply(text="\n".join(line for line in lines if line), buttons=((button,),) if button else (), lasting=True)
 
 
 async def home(turn: Turn) -> None:

@@ -65,7 +65,9 @@ async def alert_unit(
             if ticket.urgent:
                 text = f"{tr(locale, 'desk.alert.urgent')}\n{text}"
             facts = {"number": ticket.number, "status": tr(locale, "notice.status.alert")}
-            return Reply(text=text, buttons=alert_buttons(tr, locale, ticket), notice="alert", facts=facts)
+            return Reply(
+                text=text, buttons=alert_buttons(tr, locale, ticket), notice="alert", facts=facts, lasting=True
+            )
 
         # Non-urgent alerts wait out the officer's quiet hours; urgent ones (danger, fraud under way) always go.
         not_before = officer_not_before(officer, fx.now, fx.rules.zone, urgent=ticket.urgent)

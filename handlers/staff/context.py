@@ -146,7 +146,7 @@ async def tell_officer(ctx: Ctx, officer_id: int | None, msgid: str, **params: o
 
     def render(locale: str) -> Reply:
         view = Button(tr(locale, "desk.btn.view"), data(PREFIX, "view", ticket.id))
-        return Reply(text=tr(locale, msgid, number=ticket.number, **params), buttons=((view,),))
+        return Reply(text=tr(locale, msgid, number=ticket.number, **params), buttons=((view,),), lasting=True)
 
     await ctx.turn.outbox.to_person(officer.person_id, render)
 

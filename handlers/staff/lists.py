@@ -64,7 +64,7 @@ async def duty(turn: Turn, args: str = "") -> None:
         lines.append(turn.t("desk.duty.more", count=len(waiting) - SHOWN))
     if not mine and not waiting:
         lines.append(turn.t("desk.duty.empty"))
-    turn.reply(Reply(text="\n".join(lines), buttons=tuple(rows)))
+    turn.reply(Reply(text="\n".join(lines), buttons=tuple(rows), lasting=True))
 
 
 async def overview(turn: Turn, args: str = "") -> None:
@@ -126,4 +126,4 @@ async def overview(turn: Turn, args: str = "") -> None:
         )
     if len(tickets) > SHOWN:
         lines.append(turn.t("desk.duty.more", count=len(tickets) - SHOWN))
-    turn.reply(Reply(text="\n".join(lines), buttons=tuple(rows)))
+    turn.reply(Reply(text="\n".join(lines), buttons=tuple(rows), lasting=True))

@@ -77,6 +77,7 @@ async def citizen_message(ctx: Ctx, text: str) -> None:
                         Button(tr(locale, "desk.btn.hush"), data(PREFIX, "hush", ticket.id)),
                     ),
                 ),
+                lasting=True,
             )
 
         await turn.outbox.to_person(officer.person_id, render)

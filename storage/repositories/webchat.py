@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage, Ticket, Upload
+from storage.models import Broadcast, OutboxMessage, Ticket, Upload
 
 
 async def due_transcript(
@@ -107,11 +107,21 @@ async def known_uploads(session: AsyncSession, names: Iterable[str]) -> set[str]
 
 async def attachment_refs(session: AsyncSession, changed_since: datetime) -> set[str]:
     """The attachment refs of every ticket changed since then (a ticket takes files when it is opened, and later
-    when its citizen adds some)."""
+    when its citizen adds some), and the web chat images of broadcasts written since then (subscribers open them)."""
     stmt = select(Ticket.attachments).where(Ticket.updated_at >= changed_since)
     refs: set[str] = set()
     for attachments in (await session.execute(stmt)).scalars():
         for item in attachments or []:
             if isinstance(item, dict) and isinstance(item.get("ref"), str):
                 refs.add(item["ref"])
+    photos = select(Broadcast.photo).where(Broadcast.created_at >= changed_since, Broadcast.photo.like("webchat|%"))
+    refs.update(photo.partition("|")[2] for photo in (await session.execute(photos)).scalars() if photo)
     return refs
+
+
+async def message_for(session: AsyncSession, channel: str, recipient: str, message_id: int) -> OutboxMessage | None:
+    """One outbox message, only when it was for this chat."""
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.channel == channel, OutboxMessage.recipient == recipient
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -90,7 +90,12 @@ class TelegramChannel(Channel):
         )
         self.signer = CallbackSigner.derive(signing_secret)
         self.transport = TelegramTransport(
-            self.bot, self.signer, self.request_hint, rate=settings.telegram_rate_per_second, wake=self._wake_sender
+            self.bot,
+            self.signer,
+            self.request_hint,
+            rate=settings.telegram_rate_per_second,
+            wake=self._wake_sender,
+            files=settings.shishi_data_dir / "uploads",
         )
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}

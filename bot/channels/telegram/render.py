@@ -32,7 +32,8 @@ class Part:
 
     text: str | None  # HTML, already escaped
     markup: Markup | None = None
-    photo: str | None = None
+    photo: str | None = None  # a file id (or a web chat upload's ref) sent as `media`
+    media: str = "photo"  # photo | voice | audio | video | document: which send method carries it
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ def render(
     parts: list[Part] = []
     if reply.photo:
         parts.append(Part(text=None, photo=reply.photo))
+    if reply.attachment is not None:  # a citizen's file an officer opened: by its file id, or uploaded from the disk
+        parts.append(Part(text=None, photo=reply.attachment.ref, media=reply.attachment.kind))
     chunks = split_text(reply.text)
     inline = inline_keyboard(reply, chat_id, signer)
     if reply.request:

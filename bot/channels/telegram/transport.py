@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -15,17 +16,20 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import Message
+from aiogram.types import FSInputFile, Message
 
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces, Pace
 from bot.channels.telegram.render import Part, Rendered, render, split_text
 from bot.channels.telegram.updates import CHANNEL
+from bot.channels.webchat.uploads import upload_path
 from bot.sender import Started
 from handlers.conversation.messages import Reply
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable, backoff
 
 log = logging.getLogger(__name__)
+
+WEBCHAT_REF = "webchat:"  # a web chat upload's ref (bot/channels/webchat/uploads.py)
 
 HORIZON = 0.05  # wait inside a batch for a chat's next slot at most this long, so one chat never slows the batch
 WAKE_MARGIN = 0.1  # the sender settles a deferred row a little after we decided; wake it once the row is due
@@ -53,6 +57,7 @@ class TelegramTransport:
         request_hint: Callable[[Reply], str],
         *,
         wake: Callable[[], object] = lambda: None,
+        files: Path | None = None,
         rate: float = 30.0,
         concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -61,6 +66,7 @@ class TelegramTransport:
         self.signer = signer
         self.request_hint = request_hint
         self.wake = wake
+        self.files = files  # the web chat's uploads folder: a web chat citizen's file goes up from there
         self.clock = clock
         self.batch_size = max(int(rate * BATCH_SECONDS), 10)
         # A slice of at-most-once rows goes at once: no more than the open connections, so its requests leave
@@ -273,5 +279,19 @@ class TelegramTransport:
     async def _call(self, chat: str, part: Part) -> Message:
         chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
         if part.photo is not None:
-            return await self.bot.send_photo(chat_id, photo=part.photo, caption=part.text, reply_markup=part.markup)
+            media: str | FSInputFile = part.photo
+            if part.photo.startswith(WEBCHAT_REF):
+                found = upload_path(self.files, part.photo) if self.files is not None else None
+                if found is None:  # removed, or not on this machine: say so rather than fail the row
+                    return await self.bot.send_message(chat_id, "📎 ✗", reply_markup=part.markup)
+                media = FSInputFile(found)
+            if part.media == "photo":
+                return await self.bot.send_photo(chat_id, photo=media, caption=part.text, reply_markup=part.markup)
+            if part.media == "voice":
+                return await self.bot.send_voice(chat_id, voice=media, caption=part.text, reply_markup=part.markup)
+            if part.media == "audio":
+                return await self.bot.send_audio(chat_id, audio=media, caption=part.text, reply_markup=part.markup)
+            if part.media == "video":
+                return await self.bot.send_video(chat_id, video=media, caption=part.text, reply_markup=part.markup)
+            return await self.bot.send_document(chat_id, document=media, caption=part.text, reply_markup=part.markup)
         return await self.bot.send_message(chat_id, part.text or "", reply_markup=part.markup)

@@ -21,13 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.base import Channel
 from bot.channels.throttle import RateLimiter
 from bot.channels.webchat.sessions import Sessions
-from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads
+from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads, upload_path
 from bot.config import Settings
 from handlers.conversation.i18n import Translator
-from handlers.conversation.messages import Attachment, Contact, Incoming
+from handlers.conversation.messages import Attachment, Contact, Incoming, Location
 from handlers.delivery import Delivery, Outcome, Sent
 from handlers.desk import Desk
-from storage.repositories.webchat import due_transcript
+from storage.repositories.webchat import due_transcript, message_for
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,11 @@ UI_KEYS = (
     "webchat.upload_failed",
     "request.contact",
     "request.location",
+    "webchat.location_refused",
 )
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
 )
 
@@ -171,6 +173,7 @@ class WebChat(Channel):
         app.router.add_post("/api/messages", self.post)
         app.router.add_post("/api/upload", self.upload)
         app.router.add_get("/ws", self.socket)
+        app.router.add_get("/api/file/{id}", self.file)
 
     # ---- session, headers, guards
 
@@ -256,7 +259,15 @@ class WebChat(Channel):
         return response
 
     async def ui(self, request: web.Request) -> web.Response:
+        """The page's own words, in the chat's chosen language (/lang), else the browser's."""
         locale = self._locale(request)
+        token = request.cookies.get(COOKIE, "")
+        if self.sessions.valid(token):
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.settings.request_deadline), self.db.reading() as uow:
+                    identity = await uow.people.identity(CHANNEL, chat_id_for(token))
+                    if identity is not None:
+                        locale = (await uow.people.get(identity.person_id)).locale
         response = web.json_response({"locale": locale, "strings": {k: self.t(locale, k) for k in UI_KEYS}})
         self._headers(response)
         return response
@@ -273,7 +284,7 @@ class WebChat(Channel):
             rows = await due_transcript(
                 uow.session, CHANNEL, chat_id, after=after, held_since=held_since, now=now, limit=HISTORY
             )
-            messages = [{"id": r.id, **uow.outbox.open(r.payload)} for r in rows]
+            messages = [_with_files({"id": r.id, **uow.outbox.open(r.payload)}) for r in rows]
         return messages, Cursor(max([after, *(r.id for r in rows)]), now)
 
     def _incoming(self, chat_id: str, body: dict[str, Any], request: web.Request) -> Incoming | None:
@@ -292,7 +303,10 @@ class WebChat(Channel):
         attachments = self._attachments(chat_id, body.get("attachments"))
         if attachments is None:
             return None
-        if text is None and choice is None and contact is None and not attachments:
+        location = _location(body.get("location"))
+        if location is False:
+            return None
+        if text is None and choice is None and contact is None and not attachments and location is None:
             text = ""
         return Incoming(
             channel=CHANNEL,
@@ -301,6 +315,7 @@ class WebChat(Channel):
             text=text,
             choice=choice,
             contact=Contact(phone=contact, own=True) if contact else None,
+            location=location if isinstance(location, Location) else None,
             attachments=attachments,
             language=request.headers.get("Accept-Language"),
             origin=self.client_address(request),
@@ -491,6 +506,57 @@ class WebChat(Channel):
         response = web.json_response({"ref": stored.name, "kind": stored.kind, "size": stored.size})
         self._headers(response)
         return response
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """The file a message of this chat carries (a citizen's photo an officer opened, a broadcast's image): only
+        to the chat the message was for, so the desk's decision to send it is the permission to read it."""
+        chat_id, token = self._session(request)
+        raw = request.match_info["id"]
+        if token or not raw.isdigit() or int(raw) > MAX_CURSOR:
+            raise web.HTTPNotFound()
+        try:
+            async with asyncio.timeout(self.settings.request_deadline), self.db.reading() as uow:
+                row = await message_for(uow.session, CHANNEL, chat_id, int(raw))
+                payload = uow.outbox.open(row.payload) if row is not None else {}
+        except Exception as error:
+            _log_unavailable("web chat file unavailable", error)
+            return self._unavailable(request)
+        ref = (payload.get("attachment") or {}).get("ref") or payload.get("photo") or ""
+        path = upload_path(self.uploads.root, str(ref))
+        if path is None:
+            raise web.HTTPNotFound()
+        response = web.FileResponse(path)
+        self._headers(response)
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Content-Disposition"] = "inline"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+
+def _with_files(message: dict[str, Any]) -> dict[str, Any]:
+    """A web chat file a message carries becomes a link the page can load (`/api/file/<message id>`); the ref itself
+    (another chat's folder) never reaches the page, and a file of another platform is left to the text."""
+    attachment = message.pop("attachment", None)
+    if isinstance(attachment, dict) and str(attachment.get("ref", "")).startswith(f"{CHANNEL}:"):
+        message["file"] = {"kind": attachment.get("kind"), "url": f"/api/file/{message['id']}"}
+    photo = message.pop("photo", None)
+    if isinstance(photo, str) and photo.startswith(f"{CHANNEL}:"):
+        message["file"] = {"kind": "photo", "url": f"/api/file/{message['id']}"}
+    return message
+
+
+def _location(raw: Any) -> Location | bool | None:
+    """`{"lat": …, "lon": …}` from the page's "send my location"; None when absent, False when malformed."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        return False
+    lat, lon = raw.get("lat"), raw.get("lon")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float) or isinstance(lat, bool):
+        return False
+    if isinstance(lon, bool) or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return False
+    return Location(latitude=float(lat), longitude=float(lon))
 
 
 def _log_unavailable(what: str, error: BaseException) -> None:

@@ -19,11 +19,12 @@ class Part:
 
     text: str | None = None
     media_id: str | None = None
+    media: str = "image"  # image | voice | video: WeChat's message type for the media id
 
     def custom(self) -> dict[str, object]:
         """The body of a customer-service message (/cgi-bin/message/custom/send), less `touser`."""
         if self.media_id is not None:
-            return {"msgtype": "image", "image": {"media_id": self.media_id}}
+            return {"msgtype": self.media, self.media: {"media_id": self.media_id}}
         return {"msgtype": "text", "text": {"content": self.text or ""}}
 
 
@@ -72,6 +73,10 @@ def render(reply: Reply, say: Say) -> list[Part]:
     parts: list[Part] = []
     if reply.photo and reply.photo.startswith(MEDIA_PREFIX):
         parts.append(Part(media_id=reply.photo.removeprefix(MEDIA_PREFIX)))
+    found = reply.attachment
+    if found is not None and found.ref.startswith(MEDIA_PREFIX):  # a citizen's file an officer opened
+        media = {"photo": "image", "voice": "voice", "video": "video"}.get(found.kind, "image")
+        parts.append(Part(media_id=found.ref.removeprefix(MEDIA_PREFIX), media=media))
     parts.extend(Part(text=chunk) for chunk in split_text(written(reply, say)))
     return parts
 
@@ -79,7 +84,7 @@ def render(reply: Reply, say: Say) -> list[Part]:
 def passive_text(replies: Sequence[Reply], say_for: Callable[[Reply], Say]) -> str | None:
     """A turn's replies as the one text message a passive answer can carry: only the last choices are written out
     (they are what a typed number answers); None when that does not fit or a reply holds an image."""
-    if not replies or any(r.photo and r.photo.startswith(MEDIA_PREFIX) for r in replies):
+    if not replies or any((r.photo and r.photo.startswith(MEDIA_PREFIX)) or r.attachment for r in replies):
         return None
     last_menu = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
     texts = [written(r, say_for(r), with_menu=i == last_menu) for i, r in enumerate(replies)]

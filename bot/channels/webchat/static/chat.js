@@ -107,17 +107,20 @@
     const rows = message.buttons || [];
     const asks = rows.length > 0 || Boolean(message.request);
     // A new question retires the old ones, and so does any answer to a tapped button; a note in between
-    // (a photo received, a warning) leaves the open question's buttons alone.
-    log.querySelectorAll(".choices.answered").forEach((old) => { old.classList.add("spent"); });
-    if (asks) {
-      log.querySelectorAll(".choices").forEach((old) => { old.classList.add("spent"); });
-      log.querySelectorAll(".chip").forEach((c) => { c.disabled = true; });
+    // (a photo received, a warning) leaves the open question's buttons alone. Lasting buttons (an officer's card,
+    // an alert, guide results) are actions, not questions: nothing retires them, and a tap uses only that one.
+    log.querySelectorAll(".choices.answered:not(.lasting)").forEach((old) => { old.classList.add("spent"); });
+    if (asks && !message.lasting) {
+      log.querySelectorAll(".choices:not(.lasting)").forEach((old) => { old.classList.add("spent"); });
+      log.querySelectorAll(".choices:not(.lasting) .chip").forEach((c) => { c.disabled = true; });
     }
     const li = bubble("bot", message.text);
     li.dataset.id = message.id;
+    if (message.file) li.firstChild.appendChild(fileView(message.file));
+    if (message.locale) loadUi(); // the chat's language changed: the page's own words follow
     if (asks) {
       const choices = document.createElement("div");
-      choices.className = "choices";
+      choices.className = message.lasting ? "choices lasting" : "choices";
       rows.forEach((row) => {
         const line = document.createElement("div");
         line.className = "row";
@@ -135,6 +138,25 @@
         line.appendChild(chip);
         choices.insertBefore(line, choices.firstChild);
       }
+      if (message.request === "location" && navigator.geolocation) {
+        // The browser asks the person before it tells where they are; nothing is sent without that consent.
+        const line = document.createElement("div");
+        line.className = "row";
+        const chip = chipFor(message.request_label || t("request.location"), "request:location", (pressed) => {
+          pressed.disabled = true;
+          navigator.geolocation.getCurrentPosition(
+            (position) => {
+              const place = { lat: position.coords.latitude, lon: position.coords.longitude };
+              send({ location: place }, `📍 ${place.lat.toFixed(5)}, ${place.lon.toFixed(5)}`, true);
+            },
+            () => { pressed.disabled = false; system(t("webchat.location_refused")); },
+            { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+          );
+        });
+        chip.classList.add("request");
+        line.appendChild(chip);
+        choices.insertBefore(line, choices.firstChild);
+      }
       li.appendChild(choices);
       setPhoneMode(message.request === "contact");
     }
@@ -142,7 +164,41 @@
     scrollDown();
   }
 
+  function fileView(file) {
+    // A file the desk sent this chat (a photo an officer opened, a broadcast's image), served only to this chat.
+    if (file.kind === "voice" || file.kind === "audio") {
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = file.url;
+      audio.className = "file";
+      return audio;
+    }
+    if (file.kind === "photo") {
+      const img = document.createElement("img");
+      img.src = file.url;
+      img.alt = "";
+      img.loading = "lazy";
+      img.className = "file";
+      return img;
+    }
+    const link = document.createElement("a");
+    link.href = file.url;
+    link.textContent = "📎";
+    link.className = "file";
+    return link;
+  }
+
   async function press(choices, chip, button) {
+    if (choices.classList.contains("lasting")) { // an action among others: only this one is used
+      chip.disabled = true;
+      chip.classList.add("chosen");
+      if (!(await send({ choice: button.data }, button.label, true))) {
+        chip.disabled = false;
+        chip.classList.remove("chosen");
+      }
+      return;
+    }
     const chips = choices.querySelectorAll(".chip");
     chips.forEach((c) => { c.disabled = true; });
     chip.classList.add("chosen");
@@ -316,7 +372,7 @@
     }
   });
 
-  async function boot() {
+  async function loadUi() {
     try {
       const ui = await (await fetch("/api/ui", { credentials: "same-origin" })).json();
       strings = ui.strings || {};
@@ -329,8 +385,12 @@
       attach.setAttribute("aria-label", t("webchat.attach"));
       attach.title = t("webchat.attach");
       input.setAttribute("aria-label", t("webchat.placeholder"));
-      setPhoneMode(false);
+      setPhoneMode(input.classList.contains("phone"));
     } catch (e) { /* the page still works with the defaults in the HTML */ }
+  }
+
+  async function boot() {
+    await loadUi();
     let history = { messages: [] };
     try {
       history = await (await fetch("/api/messages?after=0", { credentials: "same-origin" })).json();
