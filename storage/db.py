@@ -21,6 +21,9 @@ CONNECT_TIMEOUT = 5.0
 STATEMENT_TIMEOUT = 15.0
 IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # a client gone mid-transaction does not keep its row locks longer
 SQLITE_BUSY_TIMEOUT = 5.0  # another process's write (a CLI command) is waited for this long
+# PostgreSQL announces every new outbox row for a web chat on this NOTIFY channel, the chat as payload, when the
+# transaction that wrote it commits (a trigger, migration 0012): each process LISTENs and wakes the pages it holds.
+WEBCHAT_WAKEUPS = "shishi_webchat"
 
 
 def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> AsyncEngine:

@@ -22,6 +22,7 @@ from bot.channels.base import Channel
 from bot.channels.throttle import RateLimiter
 from bot.channels.webchat.sessions import Sessions
 from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads, upload_path
+from bot.channels.webchat.wakeups import Wakeups
 from bot.config import Settings
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Attachment, Contact, Incoming, Location
@@ -122,6 +123,7 @@ class WebChat(Channel):
         super().__init__()
         self.desk, self.db, self.t, self.settings = desk, db, translator, settings
         self.hub = Hub()
+        self.wakeups = Wakeups(db, self.hub.notify, self.hub.notify_all)  # rows other processes write
         self.transport = WebChatTransport(self.hub)
         self.per_session = RateLimiter(settings.webchat_session_rate, settings.webchat_session_burst)
         self.per_address = RateLimiter(settings.webchat_address_rate, settings.webchat_address_burst)
@@ -164,6 +166,7 @@ class WebChat(Channel):
 
     def install(self, app: web.Application) -> None:
         app.on_startup.append(self._start_sweeping)
+        self.wakeups.install(app)
         app.on_shutdown.append(self.shutdown)
         app.on_cleanup.append(self._stop_sweeping)
         app.router.add_get("/", self.page)
@@ -396,9 +399,9 @@ class WebChat(Channel):
                 remaining = deadline - loop.time()
                 if messages or remaining <= 0 or self._closing:
                     break
-                # A wake without news (the sender settling rows) or another process writing: look again.
+                # A wake without news (the sender settling rows), or a row held for quiet hours falling due.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=min(remaining, 3.0))
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, self.wakeups.relook))
         response = web.json_response({"messages": messages, "cursor": cursor.encode()})
         self._headers(response)
         self._set_cookie(request, response, token)
@@ -442,8 +445,8 @@ class WebChat(Channel):
             if messages:
                 await ws.send_json({"type": "messages", "messages": messages, "cursor": cursor.encode()})
             with contextlib.suppress(TimeoutError):
-                # Another process may have written for this chat: look again every few seconds.
-                await asyncio.wait_for(event.wait(), timeout=3.0)
+                # Other processes' rows wake us too (wakeups.py); a row held for quiet hours is found by looking.
+                await asyncio.wait_for(event.wait(), timeout=self.wakeups.relook)
 
     async def _socket_message(self, request: web.Request, ws: web.WebSocketResponse, chat_id: str, data: str) -> None:
         locale = self._locale(request)

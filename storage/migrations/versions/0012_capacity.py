@@ -1,16 +1,18 @@
-"""issue #18: indexes for a city's years of data
+"""issue #18: web chat wake-ups across processes; indexes for a city's years of data
 
 Revision ID: 0012_capacity
 Revises: 0011_ledger
 Create Date: 2026-12-02 02:00:00
 
-A slot reserved so that work on several issues at once keeps one linear chain; empty until its issue needs it.
+On PostgreSQL a trigger announces every new outbox row for a web chat (NOTIFY shishi_webchat, the chat as payload;
+delivered when the writing transaction commits, so a page is never woken for a row it cannot read yet). Every process
+LISTENs and wakes the pages it holds (bot/channels/webchat/wakeups.py). SQLite serves one process: nothing to do.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 
 revision: str = '0012_capacity'
@@ -20,8 +22,24 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION shishi_webchat_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('shishi_webchat', NEW.recipient);
+                RETURN NULL;
+            END
+            $$
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER outbox_webchat_notify AFTER INSERT ON outbox FOR EACH ROW "
+            "WHEN (NEW.channel = 'webchat') EXECUTE FUNCTION shishi_webchat_notify()"
+        )
 
 
 def downgrade() -> None:
-    pass
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS outbox_webchat_notify ON outbox")
+        op.execute("DROP FUNCTION IF EXISTS shishi_webchat_notify()")
