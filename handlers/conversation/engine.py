@@ -266,6 +266,8 @@ async def answer(turn: Turn, interview: Interview) -> None:
         turn.say(parsed.msgid, **parsed.params)
         return
     assert isinstance(parsed, Accepted)
+    if parsed.note:
+        turn.say(parsed.note)
     await accept(turn, interview, step, parsed.value)
 
 

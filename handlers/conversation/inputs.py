@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import phonenumbers
 
-from handlers.conversation.dates import parse_day, parse_moment
+from handlers.conversation.dates import DAY, MONTH, YEAR, parse_day, parse_moment, parse_past, past_value, precision_of
 from handlers.conversation.messages import Button, Incoming, Request
 from handlers.conversation.turn import Turn
 from storage.crypto import mask_id_number, mask_phone
@@ -20,6 +20,7 @@ from storage.crypto import mask_id_number, mask_phone
 @dataclass(frozen=True)
 class Accepted:
     value: Any
+    note: str | None = None  # a message id said right after the answer is taken (a landline: officers will call)
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ class Choice:
             for option in self.options:
                 if typed.casefold() == turn.t(option.label).casefold():
                     return Accepted(option.value)
-            return Rejected("input.choose_one")
-        return Rejected("input.choose_one")
+        # "or type its number" shows the numbers: a page with buttons has none written on them.
+        numbered = " · ".join(f"{i} {turn.t(o.label)}" for i, o in enumerate(self.options, start=1))
+        return Rejected("input.choose_number", {"options": numbered})
 
     def buttons(self, turn: Turn) -> list[list[Button]]:
         cells = [Button(turn.t(o.label), o.value) for o in self.options]
@@ -150,6 +152,20 @@ def normalise_mobile(raw: str) -> str | None:
     return national if len(national) == 11 and national.startswith("1") else None
 
 
+def is_landline(raw: str) -> bool:
+    """A mainland fixed line ("0916-2626110", "09162626110"): an officer can call it, an SMS cannot reach it."""
+    cleaned = re.sub(r"[\s\-()（）]", "", raw)
+    try:
+        number = phonenumbers.parse(cleaned, "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        number.country_code == 86
+        and phonenumbers.is_valid_number(number)
+        and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+    )
+
+
 @dataclass(frozen=True)
 class Phone:
     request: Request | None = "contact"
@@ -164,7 +180,12 @@ class Phone:
         else:
             return Rejected("input.phone_expected")
         phone = normalise_mobile(raw)
-        return Accepted(phone) if phone else Rejected("input.phone_invalid")
+        if phone:
+            return Accepted(phone)
+        if is_landline(raw):  # taken, with a word that officers will call it (no text message reaches a landline)
+            national = phonenumbers.parse(re.sub(r"[\s\-()（）]", "", raw), "CN").national_number
+            return Accepted(f"0{national}", note="input.phone_landline")
+        return Rejected("input.phone_invalid")
 
     def buttons(self, turn: Turn) -> list[list[Button]]:
         return []
@@ -201,20 +222,30 @@ class Day:
         text = typed_text(incoming, required=False)
         if isinstance(text, Rejected):
             return text
-        parsed = parse_day(text)
+        found = parse_past(text, today) if self.past_only else None
+        parsed, precision = found if found is not None else (parse_day(text), DAY)
         if parsed is None:
             return Rejected("input.date_invalid")
         if self.past_only and parsed > today:
             return Rejected("input.date_future")
         if parsed.year < 1950:
             return Rejected("input.date_invalid")
-        return Accepted(parsed.isoformat())
+        return Accepted(past_value(parsed, precision))  # "2026-03" keeps that only the month was said
 
     def buttons(self, turn: Turn) -> list[list[Button]]:
         return [[Button(turn.t("input.today"), "today"), Button(turn.t("input.yesterday"), "yesterday")]]
 
     def show(self, turn: Turn, value: Any) -> str:
-        return str(value)
+        """ "2026-03-05"; "about March 2026" when only the month was said; "some time in 2025" for a year."""
+        text = str(value)
+        precision = precision_of(text)
+        if precision == MONTH:
+            month = int(text[5:7])
+            named = str(month) if turn.locale == "zh_CN" else date(2000, month, 1).strftime("%B")
+            return turn.t("input.date_month", year=text[:4], month=named)
+        if precision == YEAR:
+            return turn.t("input.date_year", year=text[:4])
+        return text
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class TownshipChoice:
 
     def parse(self, turn: Turn, incoming: Incoming) -> Parsed:
         parsed = self._choice(turn).parse(turn, incoming)
-        return parsed if isinstance(parsed, Accepted | Rejected) else Rejected("input.choose_one")
+        return parsed if isinstance(parsed, Accepted | Rejected) else Rejected("input.stale_button")
 
     def buttons(self, turn: Turn) -> list[list[Button]]:
         return self._choice(turn).buttons(turn)

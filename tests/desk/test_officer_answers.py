@@ -320,3 +320,23 @@ async def test_the_resolution_carries_the_result_and_a_rejection_says_where_else
     await driver.press(officer, "nav:skip")  # no unit named: the public hotlines
     rejected = (await driver.replies(citizen))[-1]
     assert "12348" in rejected.text and "12345" in rejected.text
+
+
+async def test_a_landline_is_taken_said_and_reaches_the_officer(driver: DeskDriver) -> None:
+    await load_demo_units(driver.db)
+    citizen = driver.chat("landline")
+    await driver.agree(citizen)
+    officer = await join(driver, "landline-officer", "hantai-justice", "officer", "张三")
+    await driver.press(citizen, "menu:service")
+    for act in (("press", "elderly"), ("press", "hantai"), ("say", "汉台区北关街道东大街12号"), ("press", "asap")):
+        await _do(driver, citizen, act)
+    await driver.press(citizen, "nav:skip")
+    taken = await driver.say(citizen, "0916-2345678")
+    assert taken[0].text == driver.t("zh_CN", "input.phone_landline")
+    await driver.press(citizen, "nav:submit")
+    async with driver.db.reading() as uow:
+        ticket = (await uow.session.execute(select(Ticket).order_by(Ticket.id.desc()).limit(1))).scalar_one()
+        assert ticket.phone_sealed and uow.cipher.decrypt(ticket.phone_sealed) == "09162345678"
+    await driver.press(officer, f"t:claim:{ticket.id}")
+    revealed = await driver.press(officer, f"t:phone:{ticket.id}")
+    assert "09162345678" in revealed[-1].text
