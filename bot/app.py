@@ -19,6 +19,7 @@ from bot.broadcaster import BroadcastLoop, outreach_rules
 from bot.channels.base import Channel
 from bot.channels.registry import build_channels
 from bot.config import Settings
+from bot.dashboard import Dashboard
 from bot.i18n import load_translator
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
 from bot.sender import STOP_GRACE, OutboxSender
@@ -36,6 +37,7 @@ log = logging.getLogger("shishi")
 DEMO_UNITS = Path(__file__).resolve().parent.parent / "demo" / "hanzhong.toml"
 DEMO_GUIDE = DEMO_UNITS.parent / "guide.toml"
 DEMO_EMERGENCY_WORDS = DEMO_UNITS.parent / "emergency.toml"
+DEMO_CLUSTERS = DEMO_UNITS.parent / "clusters.toml"
 
 
 def cipher_for(settings: Settings) -> FieldCipher:
@@ -61,12 +63,23 @@ def rules_for(settings: Settings) -> Rules:
         default_locale=settings.default_locale,
         max_tickets_per_day=settings.max_tickets_per_day,
         emergency_words=read_emergency_words(settings.shishi_emergency_words or DEMO_EMERGENCY_WORDS),
+        public_url=settings.shishi_public_url or f"http://{settings.http_host}:{settings.http_port}",
+        clusters=read_clusters(settings.clusters_file or DEMO_CLUSTERS),
     )
 
 
 def read_emergency_words(path: Path) -> dict[str, Lexicon]:
     """The danger vocabularies per language (demo/emergency.toml by default); a broken file stops the start."""
     return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def read_clusters(path: Path) -> dict[str, Any]:
+    """The cluster thresholds (demo/clusters.toml by default); a broken file stops the start."""
+    from handlers.ledger.clusters import ClusterRules
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    ClusterRules.parse(data)
+    return data
 
 
 def open_database(settings: Settings) -> Database:
@@ -159,6 +172,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         )
 
     app.router.add_get("/healthz", healthz)
+    Dashboard(db, translator, desk.rules, clock).install(app)  # the ledger at /desk/ (#17)
     sender = OutboxSender(db, [c.transport for c in channels], clock=clock, interval=settings.sender_interval)
     for channel in channels:
         channel.connect(sender)

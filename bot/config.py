@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     broadcast_batch_size: int = 500  # recipients per fan-out transaction
     broadcast_progress_every: float = 10.0  # seconds between edits of the author's progress message
     broadcast_interval: float = 2.0  # seconds between broadcast ticks
+    shishi_public_url: str | None = None  # how people reach the desk, for links sent in chat; default http://HOST:PORT
+    clusters_file: Path | None = None  # cluster thresholds (未诉先办); default demo/clusters.toml
     log_level: str = "INFO"
 
     @property

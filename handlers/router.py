@@ -21,6 +21,8 @@ from handlers.conversation.routes import ButtonRun, Command, CommandRun, Routes,
 from handlers.conversation.turn import Subscribers, Turn
 from handlers.followups import ladder
 from handlers.interviews import INTERVIEWS as TICKET_INTERVIEWS
+from handlers.ledger import routes as ledger
+from handlers.ledger.routes import ROUTES as LEDGER
 from handlers.outreach.routes import ROUTES as OUTREACH
 from handlers.staff import alerts
 from handlers.staff.routes import ROUTES as STAFF
@@ -30,6 +32,8 @@ from handlers.tickets.policy import actor_for, allows, staff_actor
 # Buttons that move inside the form in progress; any other button, and any command but /cancel, leaves a transient
 # form (an officer's note, a rating comment) and gives back what it had paused.
 FORM_BUTTONS: Final = frozenset({"nav", "edit", "sensitive"})
+# Buttons that turn the citizen to something else: like any command, they end talking to an officer (the relay).
+LEAVES_RELAY: Final = frozenset({"menu", "guide", "sub", "help", "lang", "my"})
 
 
 async def show_help(turn: Turn, args: str = "") -> None:
@@ -55,7 +59,7 @@ async def on_help(turn: Turn, pressed: Data) -> None:
 
 
 HELP: Final = Routes(commands=(Command("help", show_help),), buttons={"help": on_help})
-INCLUDED: Final[Sequence[Routes]] = (CITIZEN, HELP, OUTREACH, STAFF)
+INCLUDED: Final[Sequence[Routes]] = (CITIZEN, HELP, OUTREACH, STAFF, LEDGER)
 
 COMMANDS: Final[tuple[Command, ...]] = tuple(c for routes in INCLUDED for c in routes.commands)
 _BY_NAME: Final[dict[str, CommandRun]] = {c.text: c.run for c in reversed(COMMANDS)}  # the first included wins
@@ -70,8 +74,8 @@ INTERVIEWS: Final[dict[str, Interview]] = {
 
 # Who hears of what happened to a ticket, in order, inside the same transaction.
 SUBSCRIBERS: Final[Subscribers] = {
-    TicketOpened: (ladder.on_ticket_opened, alerts.on_ticket_opened),
-    StatusChanged: (ladder.on_status_changed,),
+    TicketOpened: (ladder.on_ticket_opened, alerts.on_ticket_opened, *ledger.ON_TICKET_OPENED),
+    StatusChanged: (ladder.on_status_changed, *ledger.ON_STATUS_CHANGED),
 }
 
 
@@ -98,6 +102,7 @@ async def dispatch(turn: Turn) -> None:
         name, args = command
         if name != "/cancel":
             _leave_form(turn)
+        engine.leave_relay(turn)
         run = _BY_NAME.get(name)
         if run is None:
             turn.reply(main_menu(turn, lead=turn.t("command.unknown", command=name[:32])))
@@ -110,6 +115,8 @@ async def dispatch(turn: Turn) -> None:
         if button is not None:
             if pressed.prefix not in FORM_BUTTONS:
                 _leave_form(turn)
+            if pressed.prefix in LEAVES_RELAY:
+                engine.leave_relay(turn)
             await button(turn, pressed)
             return
     for hook in _TEXT:

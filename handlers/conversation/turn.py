@@ -36,6 +36,8 @@ class Rules:
     emergency_words: Mapping[str, Lexicon] = field(default_factory=dict)
     deadlines: Deadlines = field(default_factory=default_deadlines)
     citizen_quiet: str = "21:00-08:00"  # local hours with nothing for citizens that is not urgent (local policy)
+    public_url: str = ""  # where this desk's HTTP server is reached from outside, for links sent in chat (#17)
+    clusters: Mapping[str, Any] = field(default_factory=dict)  # the cluster thresholds' data file, parsed (#17)
 
     @property
     def zone(self) -> ZoneInfo:

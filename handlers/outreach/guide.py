@@ -78,6 +78,10 @@ def _entry(raw: Mapping[str, Any], position: int, categories: set[str], now: dat
     if action is not None and not str(action).startswith("menu:"):
         raise GuideDataError(f"entry {code!r}: an action is 'menu:<interview>', not {action!r}")
     content: dict[str, Any] = {"keywords": [str(k) for k in raw.get("keywords", [])]}
+    if raw.get("since"):  # when the measure started, and the unit (by code) that runs it: the ledger counts both
+        content["since"] = str(raw["since"])
+    if raw.get("unit"):
+        content["unit_code"] = str(raw["unit"])
     for table, locale in LANGUAGES.items():
         text = raw.get(table)
         if not isinstance(text, Mapping):
@@ -200,6 +204,12 @@ def card(turn: Turn, entry: GuideEntry) -> Reply:
     return Reply(text="\n".join(line for line in lines if line), buttons=((button,),) if button else (), lasting=True)
 
 
+async def asked(turn: Turn, entry: GuideEntry, way: str) -> None:
+    """A citizen asked for this convenience measure (opened its card, or found it by a search): counted per local
+    day for the ledger."""
+    await turn.uow.ledger.record_ask(entry.code, f"{turn.local(turn.now):%Y-%m-%d}", way)
+
+
 async def home(turn: Turn) -> None:
     rows = [w for w in await turn.uow.guide.words() if w.kind == f"cat:{turn.locale}"]
     if not rows:
@@ -229,6 +239,7 @@ async def show_entry(turn: Turn, code: str) -> None:
         await home(turn)
         return
     shown = card(turn, entry)
+    await asked(turn, entry, "view")
     rows = (
         *shown.buttons,
         (turn.button("guide.back", data(PREFIX, "home")), turn.button("guide.menu", data(PREFIX, "menu"))),
@@ -253,6 +264,7 @@ async def answer_query(turn: Turn, text: str) -> bool:
         return False
     for result in results:
         turn.reply(card(turn, result.entry))
+        await asked(turn, result.entry, "search")
     turn.reply(main_menu(turn, lead=turn.t("guide.more", count=len(results))))
     return True
 

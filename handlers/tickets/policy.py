@@ -41,11 +41,25 @@ class Action(StrEnum):
     JOIN = "join"
     BROADCAST = "broadcast"
     APPROVE_BROADCAST = "approve_broadcast"
+    LEDGER = "ledger"
+    EXPORT = "export"
+    DASHBOARD = "dashboard"
+    LINK_CASE = "link_case"
 
 
 # Actions about no ticket in particular; every other action needs one.
 GENERAL: Final = frozenset(
-    {Action.DUTY, Action.OVERVIEW, Action.INVITE, Action.JOIN, Action.BROADCAST, Action.APPROVE_BROADCAST}
+    {
+        Action.DUTY,
+        Action.OVERVIEW,
+        Action.INVITE,
+        Action.JOIN,
+        Action.BROADCAST,
+        Action.APPROVE_BROADCAST,
+        Action.LEDGER,
+        Action.EXPORT,
+        Action.DASHBOARD,
+    }
 )
 
 
@@ -134,6 +148,8 @@ TICKET_RULES: Final[dict[Action, TicketRule]] = {
     Action.REASSIGN: _oversees,
     # The satisfaction callback (#6): only the citizen whose ticket it is.
     Action.RATE: _owner,
+    # Linking a ticket into a joint case (#17): whoever works it or oversees it.
+    Action.LINK_CASE: lambda a, t: _works(a, t) or _oversees(a, t),
 }
 
 GENERAL_RULES: Final[dict[Action, GeneralRule]] = {
@@ -143,7 +159,27 @@ GENERAL_RULES: Final[dict[Action, GeneralRule]] = {
     Action.JOIN: lambda a: a.person_id is not None and not a.is_officer,
     Action.BROADCAST: lambda a: a.role == Role.ADMIN,
     Action.APPROVE_BROADCAST: lambda a: a.role == Role.ADMIN,
+    # The ledger (#17): leaders read their unit's subtree, admins every unit (ledger_scope says which).
+    Action.LEDGER: lambda a: a.role in (Role.LEADER, Role.ADMIN),
+    Action.EXPORT: lambda a: a.role in (Role.LEADER, Role.ADMIN),
+    Action.DASHBOARD: lambda a: a.role in (Role.LEADER, Role.ADMIN),
 }
+
+
+@dataclass(frozen=True)
+class LedgerScope:
+    """Whose numbers an actor reads: every unit (`root` None), or the units under `root`, itself included."""
+
+    root: int | None
+
+
+def ledger_scope(actor: Actor) -> LedgerScope | None:
+    """Admins read the whole city, a leader their own unit and every unit below it; anyone else nothing."""
+    if not allows(actor, Action.LEDGER):
+        return None
+    if actor.role == Role.ADMIN:
+        return LedgerScope(root=None)
+    return LedgerScope(root=actor.unit_id) if actor.unit_id is not None else None
 
 
 def staff_actor(role: str) -> Actor:

@@ -20,7 +20,7 @@ class ClusterKey(Base):
     __table_args__ = (Index("ix_cluster_keys_key", "kind", "key_hash", "created_at"),)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # employer | suspect | place
-    key_hash: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # a report may name several accounts
     label: Mapped[str] = mapped_column(String(120))  # what a leader reads: the employer, a masked number, the place
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -68,7 +68,7 @@ class Facet:
     categories: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     unit: int | None = None  # one unit exactly (a row of the per-unit table)
-    county: str | None = None
+    county: str | None = None  # "" for the tickets of no county
     test: str | None = None  # counted | responded | resolved_in_time | due | rated | satisfied | overdue
     ids: tuple[int, ...] = ()  # a cluster's tickets
 
@@ -299,8 +299,8 @@ class LedgerRepository:
             conditions.append(Ticket.outcome.in_(facet.outcomes))
         if facet.unit is not None:
             conditions.append(Ticket.unit_id == facet.unit)
-        if facet.county is not None:
-            conditions.append(Ticket.county == facet.county)
+        if facet.county is not None:  # "" is the tickets of no county (city-wide)
+            conditions.append(Ticket.county.is_(None) if facet.county == "" else Ticket.county == facet.county)
         if facet.ids:
             conditions.append(Ticket.id.in_(facet.ids))
         if facet.test is not None:
@@ -312,16 +312,11 @@ class LedgerRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def tickets(
-        self, where: Where, facet: Facet, terms: Terms, *, limit: int, offset: int = 0
+        self, where: Where, facet: Facet, terms: Terms, *, limit: int, offset: int = 0, by_opening: bool = False
     ) -> Sequence[Ticket]:
-        """The tickets behind a number, the most urgent (earliest term) first."""
-        stmt = (
-            select(Ticket)
-            .where(*self._facet(where, facet, terms))
-            .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        """The tickets behind a number, the most urgent (earliest term) first, or in the order they were opened."""
+        order = (Ticket.id,) if by_opening else (Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+        stmt = select(Ticket).where(*self._facet(where, facet, terms)).order_by(*order).limit(limit).offset(offset)
         return (await self.session.execute(stmt)).scalars().all()
 
     async def broadcasts(self, start: datetime, end: datetime, county: str | None) -> BroadcastFacts:
@@ -382,6 +377,12 @@ class ClusterRepository:
 
     def __init__(self, session: AsyncSession, dialect: str) -> None:
         self.session, self.dialect = session, dialect
+
+    async def lock_key(self, key: str) -> None:
+        """Till commit, one transaction at a time works on this key (PostgreSQL; SQLite has one writer anyway), so two
+        tickets of one key at the same moment cannot both make a cluster."""
+        if self.dialect == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
     async def add_key(self, key: ClusterKey) -> None:
         self.session.add(key)

@@ -60,6 +60,10 @@ MATRIX: dict[Action, tuple[str | None, frozenset[str]]] = {
     Action.JOIN: (None, frozenset({"unlinked", "owner", "other_citizen"})),
     Action.BROADCAST: (None, frozenset({"admin"})),
     Action.APPROVE_BROADCAST: (None, frozenset({"admin"})),
+    Action.LEDGER: (None, frozenset({"leader_a", "admin"})),
+    Action.EXPORT: (None, frozenset({"leader_a", "admin"})),
+    Action.DASHBOARD: (None, frozenset({"leader_a", "admin"})),
+    Action.LINK_CASE: ("claimed", frozenset({"officer_a", "leader_a", "admin"})),
 }
 
 # While a ticket is unclaimed, every officer of its unit may look at it, pass it on or turn it down.
@@ -69,8 +73,9 @@ UNCLAIMED_ROWS: dict[Action, frozenset[str]] = {
     Action.REJECT: frozenset({"officer_a", "leader_a"}),
 }
 
-# Broadcasts (#7) and the satisfaction callback (#6) are other desks' screens; here the policy alone answers them.
-POLICY_ONLY = frozenset({Action.BROADCAST, Action.APPROVE_BROADCAST, Action.RATE})
+# Broadcasts (#7), the satisfaction callback (#6) and a cluster's joint case (#17, played in
+# tests/desk/test_ledger_clusters.py) are other desks' screens; here the policy alone answers them.
+POLICY_ONLY = frozenset({Action.BROADCAST, Action.APPROVE_BROADCAST, Action.RATE, Action.LINK_CASE})
 
 
 def test_every_action_has_a_row() -> None:
@@ -263,6 +268,9 @@ def _plans(driver: DeskDriver) -> dict[Action, tuple[Plan, Callable[[int, str], 
         Action.OVERVIEW: (command("/overview"), lambda tid, name: has_event("__never__", tid)),
         Action.INVITE: (command("/invite hantai-court officer"), lambda tid, name: has_event("__never__", tid)),
         Action.JOIN: (join_plan, lambda tid, name: has_event("__never__", tid)),
+        Action.LEDGER: (command("/ledger"), lambda tid, name: has_event("__never__", tid)),
+        Action.EXPORT: (command("/export"), lambda tid, name: has_event("__never__", tid)),
+        Action.DASHBOARD: (command("/dashboard"), lambda tid, name: has_event("__never__", tid)),
     }
 
 

@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=120), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_cluster_keys_ticket_id_tickets')),
-    sa.PrimaryKeyConstraint('ticket_id', 'kind', name=op.f('pk_cluster_keys'))
+    sa.PrimaryKeyConstraint('ticket_id', 'kind', 'key_hash', name=op.f('pk_cluster_keys'))
     )
     with op.batch_alter_table('cluster_keys', schema=None) as batch_op:
         batch_op.create_index('ix_cluster_keys_key', ['kind', 'key_hash', 'created_at'], unique=False)
