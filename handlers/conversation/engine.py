@@ -18,7 +18,24 @@ PAUSED = "paused"  # state.extra key: the interview a transient form paused
 URGENT = "_urgent"  # added to the answers handed to on_done when a message of the interview signalled danger
 DOMESTIC = "_domestic"  # ... and when one of them spoke of domestic violence
 
+RELAY_LEFT = "relay_left"  # state.extra key: when the citizen last stepped out of talking to an officer
+
 _MISSING = object()
+
+
+def leave_relay(turn: Turn) -> None:
+    """The citizen turned to something else (/menu, the guide, a new interview): what they type next is no longer
+    for the officer, until the officer writes again."""
+    turn.state.extra[RELAY_LEFT] = turn.now.isoformat()
+
+
+def relay_left_at(turn: Turn) -> datetime | None:
+    raw = turn.state.extra.get(RELAY_LEFT)
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
 
 SENSITIVE_CHOICE = Choice((Option("agree", "sensitive.agree"), Option("decline", "sensitive.decline")))
 
@@ -226,6 +243,7 @@ def begin(turn: Turn, interview: Interview, *, context: dict[str, Any] | None = 
             _pause(turn)
     else:
         turn.state.extra.pop(PAUSED, None)
+        leave_relay(turn)
     turn.state.clear()
     turn.state.extra.pop("media", None)
     turn.state.extra[FLAGS] = {"context": dict(context or {}), "since": turn.now.isoformat()}

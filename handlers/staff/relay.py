@@ -53,7 +53,7 @@ async def message(ctx: Ctx, arg: str) -> None:
     open_form(ctx, MESSAGE)
 
 
-async def citizen_message(ctx: Ctx, text: str) -> None:
+async def citizen_message(ctx: Ctx, text: str, *, relayed: bool = False) -> None:
     """The citizen's words go on the ticket's record and to the officer who holds it now."""
     ticket, turn = ctx.ticket, ctx.turn
     if ticket.status not in WORKING or ticket.officer_id is None:
@@ -81,7 +81,21 @@ async def citizen_message(ctx: Ctx, text: str) -> None:
             )
 
         await turn.outbox.to_person(officer.person_id, render)
-    ctx.say("desk.tell.reply_sent", number=ticket.number)
+    if not relayed:
+        ctx.say("desk.tell.reply_sent", number=ticket.number)
+        return
+    # Free text went to the officer: say so, and how to stop, so nobody talks to an officer without knowing.
+    stop = Button(turn.t("desk.btn.stop_reply"), data(PREFIX, "leave", ticket.id))
+    said = (
+        f"{turn.t('desk.tell.reply_sent', number=ticket.number)}\n{turn.t('desk.tell.relay_on', number=ticket.number)}"
+    )
+    turn.reply(Reply(text=said, buttons=((stop,),), lasting=True))
+
+
+async def leave(ctx: Ctx, arg: str) -> None:
+    """The citizen's stop button: what they type next goes to the desk again, not to the officer."""
+    engine.leave_relay(ctx.turn)
+    ctx.say("desk.tell.relay_left", number=ctx.ticket.number)
 
 
 async def _reply(ctx: Ctx, answers: Answers) -> None:
@@ -101,15 +115,18 @@ async def reply(ctx: Ctx, arg: str) -> None:
 
 
 async def open_relay(turn: Turn) -> Ticket | None:
-    """The citizen's ticket an officer last wrote about, while that conversation is still open."""
+    """The citizen's ticket an officer last wrote about, while that conversation is still open: not ended by the
+    officer, the ticket still being worked, and the citizen not turned to something else since (/menu, the guide,
+    a new interview, the stop button)."""
     best: tuple[int, Ticket] | None = None
+    left = engine.relay_left_at(turn)
     for ticket in await turn.uow.tickets.open_of_citizen(turn.person.id, WORKING):
         if ticket.officer_id is None:
             continue
         last = await turn.uow.tickets.last_event(ticket.id, RELAY_EVENTS)
         if last is None or last.action not in ("message_out", "message_in"):
             continue
-        if last.created_at < turn.now - RELAY_TTL:
+        if last.created_at < turn.now - RELAY_TTL or (left is not None and last.created_at < left):
             continue
         if best is None or last.id > best[0]:
             best = (last.id, ticket)
@@ -132,7 +149,7 @@ async def take_text(turn: Turn) -> bool:
         turn.say(parsed.msgid, **parsed.params)
         return True
     assert isinstance(parsed, Accepted)
-    await citizen_message(ctx, str(parsed.value))
+    await citizen_message(ctx, str(parsed.value), relayed=True)
     return True
 
 

@@ -31,6 +31,7 @@ VERBS: Final[dict[str, Verb]] = {
     "msg": Verb(Action.MESSAGE, relay.message),
     "reply": Verb(Action.MESSAGE, relay.reply),
     "hush": Verb(Action.MESSAGE, relay.hush),
+    "leave": Verb(Action.MESSAGE, relay.leave),
     "note": Verb(Action.NOTE, actions.note),
     "work": Verb(Action.START_WORK, actions.work),
     "mediate": Verb(Action.SCHEDULE_MEDIATION, actions.mediate),

@@ -58,7 +58,9 @@ async def test_report_alert_claim_talk_resolve(driver: DeskDriver) -> None:
     assert "请明天上午九点带上土地证到北关司法所" in message.text and unit.name_en in message.text
     assert buttons(message) == [f"t:reply:{ticket.id}"]
     ack = await driver.say(citizen, "Thank you, I will come at nine.")
-    assert ack[-1].text == driver.t("en", "desk.tell.reply_sent", number=ticket.number)
+    assert ack[-1].text.startswith(driver.t("en", "desk.tell.reply_sent", number=ticket.number))
+    assert driver.t("en", "desk.tell.relay_on", number=ticket.number) in ack[-1].text  # clearly labelled
+    assert buttons(ack[-1]) == [f"t:leave:{ticket.id}"]
     forwarded = (await driver.replies(zhang))[-1]
     assert forwarded.text == driver.t(
         "zh_CN", "desk.message.from_citizen", number=ticket.number, text="Thank you, I will come at nine."
