@@ -21,12 +21,14 @@ from bot.channels.registry import build_channels
 from bot.config import Settings
 from bot.dashboard import Dashboard
 from bot.i18n import load_translator
+from bot.reach.sms import SmsTransport, Templates
 from bot.scheduler import FollowUpScheduler, load_deadlines, warn_about_calendar
-from bot.sender import STOP_GRACE, OutboxSender
+from bot.sender import STOP_GRACE, OutboxSender, Transport
 from handlers.conversation.danger import Lexicon
 from handlers.conversation.emergency import parse_words
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
+from handlers.delivery import CHAT, Ladder
 from handlers.desk import Desk
 from handlers.tickets.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
@@ -152,6 +154,69 @@ def polite_errors(translator: Translator) -> Any:
     return middleware
 
 
+def ladder_for(settings: Settings, transports: list[Transport]) -> Ladder:
+    """The delivery ladder's later rungs are those some transport serves here (issue #14)."""
+    return Ladder(
+        rungs=frozenset(str(getattr(t, "rung", CHAT)) for t in transports) - {CHAT},
+        quiet=settings.citizen_quiet_hours,
+        timezone=settings.timezone,
+        sms_per_ticket_day=settings.sms_per_ticket_day,
+        sms_per_person_day=settings.sms_per_person_day,
+    )
+
+
+def reach_transports(
+    settings: Settings, db: Database, translator: Translator, channels: list[Channel], clock: Clock
+) -> list[Transport]:
+    """The ladder's ways outside the chats (issue #14): web push always (its keys are made on the first start), SMS
+    when a provider is configured; the web chat learns the push key and, with WeChat, the OAuth look-up."""
+    from bot.reach.webpush import PushTransport, application_server_key, load_or_create_vapid
+
+    vapid = load_or_create_vapid(settings.shishi_data_dir, settings.webpush_key_file)
+    found: list[Transport] = [PushTransport(db, vapid, settings.webpush_subject, translator, clock=clock)]
+    sms = sms_transport(settings, db, clock)
+    if sms is not None:
+        found.append(sms)
+    named = {c.name: c for c in channels}
+    webchat, wechat = named.get("webchat"), named.get("wechat")
+    if webchat is not None:
+        webchat.push_key = application_server_key(vapid)  # type: ignore[attr-defined]
+        if wechat is not None:
+            webchat.openid_for_code = wechat.api.openid_for_code  # type: ignore[attr-defined]
+    return found
+
+
+def sms_transport(settings: Settings, db: Database, clock: Clock) -> SmsTransport | None:
+    if settings.sms_provider.lower() != "tencent":
+        return None
+    from bot.reach.tencent import TencentSms
+
+    needed = (
+        settings.tencent_sms_secret_id,
+        settings.tencent_sms_secret_key,
+        settings.tencent_sms_sdk_app_id,
+        settings.tencent_sms_sign_name,
+        settings.tencent_sms_template_notice,
+        settings.tencent_sms_template_code,
+    )
+    if not all(needed):
+        log.warning("sms: SMS_PROVIDER=tencent needs every TENCENT_SMS_* setting; SMS is off")
+        return None
+    assert settings.tencent_sms_secret_id and settings.tencent_sms_secret_key
+    gateway = TencentSms(
+        secret_id=settings.tencent_sms_secret_id.get_secret_value(),
+        secret_key=settings.tencent_sms_secret_key.get_secret_value(),
+        sdk_app_id=str(settings.tencent_sms_sdk_app_id),
+        sign_name=str(settings.tencent_sms_sign_name),
+        region=settings.tencent_sms_region,
+        endpoint=settings.tencent_sms_endpoint,
+    )
+    templates = Templates(
+        notice=str(settings.tencent_sms_template_notice), code=str(settings.tencent_sms_template_code)
+    )
+    return SmsTransport(db, gateway, templates, Ladder(), clock=clock)
+
+
 def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
     db = open_database(settings)
     translator = load_translator(settings.default_locale)
@@ -173,7 +238,13 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
 
     app.router.add_get("/healthz", healthz)
     Dashboard(db, translator, desk.rules, clock).install(app)  # the ledger at /desk/ (#17)
-    sender = OutboxSender(db, [c.transport for c in channels], clock=clock, interval=settings.sender_interval)
+    reach = reach_transports(settings, db, translator, channels, clock)
+    transports = [t for c in channels for t in c.transports()] + reach
+    ladder = ladder_for(settings, transports)
+    for transport in reach:
+        if isinstance(transport, SmsTransport):
+            transport.ladder = ladder
+    sender = OutboxSender(db, transports, clock=clock, interval=settings.sender_interval, ladder=ladder)
     for channel in channels:
         channel.connect(sender)
     ticker = FollowUpScheduler(
@@ -236,5 +307,9 @@ async def serve(settings: Settings) -> None:
         await services.sender.stop(STOP_GRACE)
         for channel in services.channels:
             await channel.close()
+        for transport in services.sender.transports:
+            close = getattr(transport, "close", None)
+            if callable(close) and getattr(transport, "rung", CHAT) != CHAT:
+                await close()  # the ladder's own connections (push service, SMS gateway)
         await services.db.dispose()
         log.info("stopped in %.1fs", time.monotonic() - stopping)

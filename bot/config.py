@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     broadcast_batch_size: int = 500  # recipients per fan-out transaction
     broadcast_progress_every: float = 10.0  # seconds between edits of the author's progress message
     broadcast_interval: float = 2.0  # seconds between broadcast ticks
+    # Reaching citizens after they leave the chat (issue #14). Web push: the VAPID subject (a mailto: or https: the push
+    # services may write to) and the key file (default SHISHI_DATA_DIR/vapid_private.pem, made on the first start).
+    webpush_subject: str = "mailto:desk@localhost"
+    webpush_key_file: Path | None = None
+    # SMS: the provider ("tencent" for Tencent Cloud SMS; empty: no SMS), caps per ticket and per person and local day.
+    sms_provider: str = ""
+    sms_per_ticket_day: int = 2
+    sms_per_person_day: int = 4
+    tencent_sms_secret_id: SecretStr | None = None
+    tencent_sms_secret_key: SecretStr | None = None
+    tencent_sms_sdk_app_id: str | None = None  # SmsSdkAppId, 1400…
+    tencent_sms_sign_name: str | None = None  # the approved signature (签名), e.g. 汉中政法
+    tencent_sms_template_notice: str | None = None  # "您的工单{1}{2}…": ticket number, short status
+    tencent_sms_template_code: str | None = None  # "验证码{1}，{2}分钟内有效": the one-time code confirming a phone
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
     shishi_public_url: str | None = None  # how people reach the desk, for links sent in chat; default http://HOST:PORT
     clusters_file: Path | None = None  # cluster thresholds (未诉先办); default demo/clusters.toml
     log_level: str = "INFO"

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Delivery, Failed, Outcome, claim, mark_started, settle
+from handlers.delivery import CHAT, Delivery, Failed, Ladder, Outcome, claim, mark_started, settle
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,10 @@ class Transport(Protocol):
     def busy_recipients(self) -> Sequence[str]: ...
 
 
+# A transport may also have `rung`: the delivery ladder's rung it serves ("notice", "push", "sms"), whatever chat a
+# row was for; without it, it serves the "chat" rung of its own channel.
+
+
 # A transport may also have `hurry()`: called when the process stops, after which it starts no new request and
 # answers the rows not yet on their way with RetryAfter(0), so the requests already in flight finish and settle.
 STOP_GRACE = 3.0  # seconds a stop waits for requests in flight, then for their outcomes to be settled
@@ -44,8 +48,10 @@ class OutboxSender:
         *,
         clock: Clock = system_clock,
         interval: float = 0.5,
+        ladder: Ladder | None = None,
     ) -> None:
         self.db = db
+        self.ladder = ladder or Ladder()
         self.transports = list(transports)
         self.clock = clock
         self.interval = interval
@@ -85,14 +91,14 @@ class OutboxSender:
         while self._outcomes:
             outcomes, self._outcomes = self._outcomes, []
             try:
-                await settle(self.db, outcomes, self.clock)
+                await settle(self.db, outcomes, self.clock, self.ladder)
             except Exception:
                 log.exception("settling %d sent rows failed, retrying", len(outcomes))
                 self._outcomes[:0] = outcomes
                 await asyncio.sleep(self.interval * 4)
 
     async def _started(self, message_ids: Sequence[int], settled: Sequence[tuple[int, Outcome]]) -> None:
-        await mark_started(self.db, message_ids, self.clock, settled)
+        await mark_started(self.db, message_ids, self.clock, settled, self.ladder)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop(t), name=f"sender-{t.channel}") for t in self.transports]
@@ -129,10 +135,11 @@ class OutboxSender:
             self.clock(),
             transport.batch_size,
             exclude=transport.busy_recipients(),
+            rung=getattr(transport, "rung", CHAT),
         )
         if not batch:
             return 0
-        await settle(self.db, await self._deliver(transport, batch), self.clock)
+        await settle(self.db, await self._deliver(transport, batch), self.clock, self.ladder)
         return len(batch)
 
     async def _deliver(self, transport: Transport, batch: Sequence[Delivery]) -> list[tuple[int, Outcome]]:

@@ -1,21 +1,55 @@
-"""The way out: claim due outbox rows for a channel and settle what happened when they were sent."""
+"""The way out: claim due outbox rows for a channel and settle what happened when they were sent — and the delivery
+ladder (issue #14), the one place that decides how a message to a person reaches them when the chat they used last
+cannot deliver it now: that chat (an open web chat page, Telegram, WeChat within its window) → a WeChat subscription
+notification → a web push → an SMS to the phone they confirmed → their next message. A row moves on only when its
+rung definitely did not deliver it; every rung tried and what came of it is written on the row (`ladder`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from handlers.conversation.messages import ESSENTIAL_NOTICES
 from handlers.conversation.outbox import PRIORITY_REPLY
+from handlers.conversation.quiet import citizen_not_before
 from handlers.conversation.turn import Clock
+from handlers.followups.ladder import CALL_CITIZEN
 from handlers.outreach.rules import forget_unreachable
-from storage.models import OutboxMessage
+from storage.models import FollowUp, OutboxMessage
 from storage.repositories.broadcasts import BROADCAST_KIND
 from storage.uow import Database, UnitOfWork
 
 MAX_ATTEMPTS = 12
 LEASE = timedelta(seconds=60)
+
+CHAT: Final = "chat"  # the chat the person used last (the row's channel and recipient)
+NOTICE: Final = "notice"  # a WeChat subscription notification
+PUSH: Final = "push"  # a web push to a browser of theirs
+SMS: Final = "sms"  # an SMS to the phone they confirmed
+WAIT: Final = "wait"  # nothing reaches them now: their next message, on any chat, releases it
+RUNGS: Final = (CHAT, NOTICE, PUSH, SMS, WAIT)
+AT_MOST_ONCE_RUNGS: Final = frozenset({PUSH, SMS})  # no idempotency key to ask the push service or the SMS gateway
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The later rungs this desk serves (a rung no transport serves is skipped) and the rules of the SMS rung."""
+
+    rungs: frozenset[str] = frozenset()
+    quiet: str = "21:00-08:00"  # the citizens' quiet hours: an SMS that is not urgent waits for the morning
+    timezone: str = "Asia/Shanghai"
+    sms_per_ticket_day: int = 2
+    sms_per_person_day: int = 4
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def day(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -28,11 +62,21 @@ class Delivery:
     essential: bool
     attempts: int
     parts_sent: int = 0  # of a message the channel splits: how many went out in an earlier attempt
+    person_id: int | None = None  # a message to a person (not a reply): the ladder may carry it on
+    rung: str = CHAT
+    notice: str | None = None
+    urgent: bool = False
 
     @property
     def at_most_once(self) -> bool:
-        """A broadcast is never sent twice: its request is recorded as started before it goes (`mark_started`)."""
-        return self.kind == BROADCAST_KIND
+        """A broadcast, a push and an SMS are never sent twice: the request is recorded as started before it goes
+        (`mark_started`), and one whose sender died on the way is given up, not sent again nor by another way."""
+        return self.kind == BROADCAST_KIND or self.rung in AT_MOST_ONCE_RUNGS
+
+    @property
+    def facts(self) -> dict[str, str]:
+        facts = self.payload.get("facts") or {}
+        return {str(k): str(v) for k, v in facts.items()} if isinstance(facts, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -62,7 +106,15 @@ class Failed:
     parts_sent: int = 0
 
 
-Outcome = Sent | RetryAfter | Unreachable | Failed
+@dataclass(frozen=True)
+class NotNow:
+    """This rung definitely did not deliver it and cannot now (the web chat page is closed, the WeChat window closed
+    and no notification granted, no push subscription left, no SMS allowed): the ladder takes it on."""
+
+    reason: str
+
+
+Outcome = Sent | RetryAfter | Unreachable | Failed | NotNow
 
 
 def backoff(attempts: int) -> timedelta:
@@ -70,11 +122,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def claim(
-    db: Database, channel: str, now: datetime, limit: int, *, exclude: Sequence[str] = ()
+    db: Database, channel: str, now: datetime, limit: int, *, exclude: Sequence[str] = (), rung: str = CHAT
 ) -> list[Delivery]:
     async with db() as uow:
-        await uow.broadcasts.give_up_uncertain(channel, now)  # before claim_due could take them again
-        rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude)
+        # Before claim_due could take them again: what was on its way when its sender died is given up.
+        if rung == CHAT:
+            await uow.broadcasts.give_up_uncertain(channel, now)
+        else:
+            await uow.outbox.give_up_uncertain(rung, now)
+        rows = await uow.outbox.claim_due(channel, now, limit, LEASE, exclude=exclude, rung=rung)
         batch = [delivery(uow, r) for r in rows]
         await uow.commit()
         return batch
@@ -106,11 +162,19 @@ def delivery(uow: UnitOfWork, row: OutboxMessage) -> Delivery:
         row.essential,
         row.attempts,
         row.parts_sent or 0,
+        row.person_id,
+        row.rung or CHAT,
+        row.notice,
+        bool(row.urgent),
     )
 
 
 async def mark_started(
-    db: Database, message_ids: Sequence[int], clock: Clock, settled: Sequence[tuple[int, Outcome]] = ()
+    db: Database,
+    message_ids: Sequence[int],
+    clock: Clock,
+    settled: Sequence[tuple[int, Outcome]] = (),
+    ladder: Ladder | None = None,
 ) -> None:
     """Durably before the requests go: a crash from here on leaves these rows uncertain, and only these. The
     outcomes of the slice sent before are settled in the same transaction, so they are not counted uncertain."""
@@ -118,21 +182,23 @@ async def mark_started(
         return
     async with db() as uow:
         now = clock()
-        await _settle(uow, settled, now)
+        await _settle(uow, settled, now, ladder or Ladder())
         if message_ids:
             await uow.outbox.mark_started(message_ids, now)
         await uow.commit()
 
 
-async def settle(db: Database, results: Sequence[tuple[int, Outcome]], clock: Clock) -> None:
+async def settle(
+    db: Database, results: Sequence[tuple[int, Outcome]], clock: Clock, ladder: Ladder | None = None
+) -> None:
     if not results:
         return
     async with db() as uow:
-        await _settle(uow, results, clock())
+        await _settle(uow, results, clock(), ladder or Ladder())
         await uow.commit()
 
 
-async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: datetime) -> None:
+async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: datetime, ladder: Ladder) -> None:
     """Record what happened to rows in flight; a row settled already (its status moved on) is left alone."""
     if not results:
         return
@@ -142,19 +208,113 @@ async def _settle(uow: UnitOfWork, results: Sequence[tuple[int, Outcome]], now: 
         if row is None or row.status != "sending":
             continue
         row.lease_until, row.started_at = None, None
+        if row.person_id is not None:
+            note(row, now, _word(outcome))
         if isinstance(outcome, Sent):
             row.status, row.sent_at, row.platform_message_id = "sent", now, outcome.platform_id
+        elif isinstance(outcome, NotNow):
+            await climb(uow, row, now, ladder)
         elif isinstance(outcome, RetryAfter):
             row.status, row.not_before = "pending", now + timedelta(seconds=outcome.seconds)
             row.parts_sent = max(row.parts_sent or 0, outcome.parts_sent)
             row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failed attempt
         elif isinstance(outcome, Unreachable):
             row.status, row.last_error = "unreachable", outcome.reason[:200]
-            await uow.people.mark_unreachable(row.channel, row.recipient, now)
-            await uow.outbox.drop_nonessential(row.channel, row.recipient)
-            await forget_unreachable(uow, row.channel, row.recipient)  # blocked: no more broadcasts
+            if row.rung == CHAT:
+                await chat_gone(uow, row.channel, row.recipient, now)
+            if row.person_id is not None:
+                await climb(uow, row, now, ladder)  # that chat is gone: another way may still reach them
         elif outcome.retry and row.attempts < MAX_ATTEMPTS:
             row.parts_sent = max(row.parts_sent or 0, outcome.parts_sent)
             row.status, row.not_before, row.last_error = "pending", now + backoff(row.attempts), outcome.reason[:200]
         else:
             row.status, row.last_error = "failed", outcome.reason[:200]
+
+
+async def chat_gone(uow: UnitOfWork, channel: str, recipient: str, now: datetime) -> None:
+    """Blocked, deactivated, unfollowed: the chat is unreachable from now on (its person may be reached another
+    way), what was queued for it that does not matter is dropped, and it hears no more broadcasts."""
+    await uow.people.mark_unreachable(channel, recipient, now)
+    await uow.outbox.drop_nonessential(channel, recipient)
+    await forget_unreachable(uow, channel, recipient)
+
+
+# ---- the ladder
+
+
+def _word(outcome: Outcome) -> str:
+    """An outcome as it is written on the row."""
+    if isinstance(outcome, Sent):
+        return "sent"
+    if isinstance(outcome, RetryAfter):
+        return f"later {outcome.seconds:.0f}s"
+    return f"{type(outcome).__name__.lower()}: {outcome.reason}"[:120]
+
+
+def note(row: OutboxMessage, now: datetime, outcome: str) -> None:
+    """One attempt on the row: which rung, which chat's channel, what came of it, when."""
+    entry = {"rung": row.rung or CHAT, "channel": row.channel, "outcome": outcome, "at": now.isoformat()}
+    row.ladder = [*(row.ladder or []), entry]  # a new list: the JSON column is written again
+
+
+def facts_of(uow: UnitOfWork, row: OutboxMessage) -> dict[str, str]:
+    facts = uow.outbox.open(row.payload).get("facts") or {}
+    return {str(k): str(v) for k, v in facts.items()} if isinstance(facts, dict) else {}
+
+
+async def climb(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder: Ladder) -> None:
+    """The rung the row was on did not deliver it: the next rung that can, or the wait for their next message."""
+    start = RUNGS.index(row.rung) + 1 if row.rung in RUNGS else 1
+    for rung in RUNGS[start:-1]:
+        due = await _due_on(uow, row, rung, now, ladder)
+        if due is not None:
+            row.rung, row.status, row.not_before = rung, "pending", due
+            row.attempts, row.parts_sent, row.last_error = 0, 0, None
+            return
+    row.rung, row.status = WAIT, "waiting"
+    await _call_task(uow, row, now, ladder)
+
+
+async def _due_on(uow: UnitOfWork, row: OutboxMessage, rung: str, now: datetime, ladder: Ladder) -> datetime | None:
+    """When the row may be tried on `rung`; None when that rung cannot carry it. Only a notice (a message that
+    matters, with its facts) goes another way than its chat; an SMS only for the essential ones."""
+    if rung not in ladder.rungs or row.person_id is None or row.notice is None:
+        return None
+    if rung == NOTICE:
+        ways = await uow.reach.ways(row.person_id, now)
+        other = row.channel != "wechat"  # on its own chat the WeChat rung tried a notification already
+        return now if other and any(w.channel == "wechat" and w.reachable and w.granted for w in ways) else None
+    if rung == PUSH:
+        return now if await uow.reach.subscriptions(row.person_id) else None
+    if rung == SMS:
+        if row.notice not in ESSENTIAL_NOTICES or not await sms_allowed(uow, row, now, ladder):
+            return None
+        return citizen_not_before(ladder.quiet, now, ladder.zone, urgent=row.urgent) or now
+    return None
+
+
+async def sms_allowed(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder: Ladder) -> bool:
+    """A confirmed mobile, and the day's caps per ticket and per person not reached."""
+    assert row.person_id is not None
+    phone = await uow.reach.phone(row.person_id)
+    if phone is None or phone.confirmed_at is None or phone.landline:
+        return False
+    day, number = ladder.day(now), facts_of(uow, row).get("number")
+    if number and await uow.reach.sms_count(day, ticket_number=number) >= ladder.sms_per_ticket_day:
+        return False
+    return await uow.reach.sms_count(day, person_id=row.person_id) < ladder.sms_per_person_day
+
+
+async def _call_task(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder: Ladder) -> None:
+    """Nothing reaches the citizen: a notice that matters gives the officer a "call the citizen" task (one per ticket
+    and day), which the follow-up ladder fires with the masked number and an audited reveal."""
+    if row.notice not in ESSENTIAL_NOTICES or row.person_id is None:
+        return
+    number = facts_of(uow, row).get("number")
+    ticket = await uow.tickets.by_number(number) if number else None
+    if ticket is None or ticket.citizen_id != row.person_id:
+        return
+    await uow.follow_ups.add_once(
+        FollowUp(ticket_id=ticket.id, kind=CALL_CITIZEN, due_at=now, status="pending", attempts=0,
+                 params={"outbox": row.id}, created_at=now, key=f"call:{ticket.id}:{ladder.day(now)}")
+    )  # fmt: skip

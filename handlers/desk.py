@@ -32,12 +32,13 @@ class Handled:
     duplicate: bool
     messages: list[OutboxMessage] = field(default_factory=list)
     taken: list[Delivery] = field(default_factory=list)
+    released: str | None = None  # the channel that rows waiting for this person's next message were released to
 
     @property
     def left_for_sender(self) -> set[str]:
         """Channels with new rows the outbox sender has to claim."""
         taken = {d.id for d in self.taken}
-        return {m.channel for m in self.messages if m.id not in taken}
+        return {m.channel for m in self.messages if m.id not in taken} | ({self.released} if self.released else set())
 
     @property
     def touched(self) -> set[tuple[str, str]]:
@@ -75,15 +76,17 @@ class Desk:
             found = await uow.people.who(
                 incoming.channel, incoming.chat_id, unsent_below=PRIORITY_REPLY + 1 if send_now else None
             )
-            unsent = False
+            unsent = waiting = False
             if found is None:
                 locale = self.translator.locale_for(incoming.language or self.rules.default_locale)
                 identity = await uow.people.create(incoming.channel, incoming.chat_id, locale, now)
                 person = await uow.people.get(identity.person_id)
             else:
-                identity, person, unsent = found
+                identity, person, unsent, waiting = found
                 if identity.unreachable_at is not None or now - identity.last_seen_at >= SEEN_GRAIN:
                     identity.last_seen_at, identity.unreachable_at = now, None  # not a write on every message
+            if waiting:  # what waited on the delivery ladder for their next message goes to this chat now
+                await uow.reach.release_waiting(person.id, incoming.channel, incoming.chat_id, now)
             conversation = await uow.conversations.get_for_update(person.id, now)
             state = State.from_json(uow.conversations.unseal(conversation))
             turn = Turn(
@@ -109,7 +112,12 @@ class Desk:
             else:
                 messages = await turn.flush()
             await uow.commit()
-            return Handled(duplicate=False, messages=messages, taken=[delivery(uow, row) for row in taken])
+            return Handled(
+                duplicate=False,
+                messages=messages,
+                taken=[delivery(uow, row) for row in taken],
+                released=incoming.channel if waiting else None,
+            )
 
     async def has_consent(self, channel: str, chat_id: str) -> bool:
         """Whether the person of this chat agreed to the privacy notice (a channel asks before taking a file)."""

@@ -20,6 +20,7 @@ from storage.repositories.inbox import InboxRepository
 from storage.repositories.ledger import LedgerRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.reach import ReachRepository
 from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.tickets import TicketRepository
 from storage.repositories.units import OfficerRepository, UnitRepository
@@ -100,6 +101,7 @@ class UnitOfWork:
         self.guide = GuideRepository(s, dialect)
         self.subscriptions = SubscriptionRepository(s, dialect)
         self.broadcasts = BroadcastRepository(s, dialect)
+        self.reach = ReachRepository(s, dialect)
         self.ledger = LedgerRepository(s, dialect)
         self.cipher = cipher
         return self

@@ -34,6 +34,11 @@ class Channel:
         self.wake: Callable[[], None] = lambda: None
         self.on_handled: list[Callable[[Handled], object]] = []
 
+    def transports(self) -> list[Transport]:
+        """What the outbox sender drives for this channel: its transport, and any rung of the delivery ladder it
+        serves besides (WeChat's subscription notifications for a person's other chats)."""
+        return [self.transport]
+
     def install(self, app: web.Application) -> None:
         """Add the channel's routes (webhooks, pages) to the one HTTP server."""
 

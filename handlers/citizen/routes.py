@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from handlers.citizen import menu, mytickets, navigation, rating
+from handlers.citizen import link, menu, mytickets, navigation, rating, sms
 from handlers.conversation.routes import Command, Routes
 
 ROUTES: Final = Routes(
@@ -16,6 +16,9 @@ ROUTES: Final = Routes(
         Command("lang", menu.choose_language),
         Command("cancel", navigation.cancel),
         Command("back", navigation.back),
+        Command("link", link.command),
+        Command("unlink", link.unlink),
+        Command("sms", sms.start),
     ),
     buttons={
         "menu": menu.on_menu,
@@ -26,6 +29,7 @@ ROUTES: Final = Routes(
         "lang": menu.on_language,
         "my": mytickets.on_button,
         "rate": rating.on_button,
+        "link": link.on_button,
     },
-    interviews=(mytickets.TICKET_NOTE, mytickets.TICKET_CANCEL, rating.COMMENT_FORM),
+    interviews=(mytickets.TICKET_NOTE, mytickets.TICKET_CANCEL, rating.COMMENT_FORM, sms.PHONE_FORM, sms.CODE_FORM),
 )

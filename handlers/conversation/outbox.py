@@ -40,8 +40,11 @@ class Outbox:
         not_before: datetime | None = None,
         broadcast_id: int | None = None,
         follow_up: int | None = None,
+        person_id: int | None = None,
+        urgent: bool = False,
     ) -> dict[str, Any]:
-        """The columns of one outbox row (bulk inserts use these as they are)."""
+        """The columns of one outbox row (bulk inserts use these as they are). A row with `person_id` is a message
+        to that person, which the delivery ladder may carry on by other ways (handlers/delivery.py)."""
         payload = reply.to_payload()
         if follow_up is not None:
             payload["follow_up"] = follow_up
@@ -57,6 +60,10 @@ class Outbox:
             "not_before": max(not_before or self.now, self.now),
             "created_at": self.now,
             "broadcast_id": broadcast_id,
+            "person_id": person_id,
+            "notice": reply.notice,
+            "urgent": urgent,
+            "rung": "chat",
         }
 
     def to_chat(self, channel: str, recipient: str, reply: Reply, **how: Any) -> OutboxMessage:
@@ -74,8 +81,10 @@ class Outbox:
         essential: bool = True,
         not_before: datetime | None = None,
         follow_up: int | None = None,
+        urgent: bool = False,
     ) -> bool:
-        """Queue for the person's most recently used reachable chat, in their language; False when none is left."""
+        """Queue for the person's most recently used reachable chat, in their language; False when none is left.
+        Where that chat cannot deliver it now, the delivery ladder takes it on (handlers/delivery.py)."""
         person = await self.uow.people.get(person_id)
         for identity in await self.uow.people.identities_of(person_id):
             if identity.unreachable_at is None:
@@ -88,6 +97,8 @@ class Outbox:
                     essential=essential,
                     not_before=not_before,
                     follow_up=follow_up,
+                    person_id=person_id,
+                    urgent=urgent,
                 )
                 return True
         return False

@@ -25,6 +25,7 @@ CITIZEN_UPDATE: Final = "citizen_update"
 SATISFACTION_ASK: Final = "satisfaction_ask"
 SATISFACTION_TIMEOUT: Final = "satisfaction_timeout"
 DIGEST: Final = "digest"
+CALL_CITIZEN: Final = "call_citizen"  # nothing reaches the citizen: the delivery ladder asks the officer to call
 
 CLAIM_LADDER: Final = (CLAIM_REMINDER, CLAIM_ESCALATION, PARENT_ESCALATION)
 WORK_LADDER: Final = (DUE_REMINDER, OVERDUE_ESCALATION)

@@ -20,6 +20,7 @@ from handlers.conversation.words import (
 )
 from handlers.staff.answers import answer_lines
 from handlers.staff.context import PREFIX, WORKING, Ctx, unit_of
+from handlers.staff.reachability import reachability
 from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Ticket
@@ -104,6 +105,7 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
         if ticket.due_at:
             lines.append(turn.t("desk.card.due", at=stamp(ticket.due_at, zone)))
         lines.append(turn.t("desk.card.phone", phone=ticket.phone_masked or turn.t("desk.phone.none")))
+        lines.append(await reachability(turn, ticket))
         lines.extend(await answer_lines(ctx))
     mediation = (ticket.details or {}).get("mediation")
     if isinstance(mediation, dict):

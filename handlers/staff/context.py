@@ -121,7 +121,7 @@ async def tell_citizen(
             facts=notice_facts(tr, locale, ticket, notice),
         )
 
-    return await ctx.turn.outbox.to_person(ticket.citizen_id, render, kind="update")
+    return await ctx.turn.outbox.to_person(ticket.citizen_id, render, kind="update", urgent=ticket.urgent)
 
 
 def notice_facts(tr: Translator, locale: str, ticket: Ticket, notice: str | None) -> dict[str, str]:

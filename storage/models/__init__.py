@@ -21,6 +21,14 @@ from storage.models.outreach import (
     Subscription,
 )
 from storage.models.people import ChatIdentity, Conversation, InboxEntry, OutboxMessage, Person, Upload
+from storage.models.reach import (
+    ConfirmedPhone,
+    LinkCode,
+    PersonLink,
+    PushSubscription,
+    SmsSent,
+    WebChatPresence,
+)
 from storage.models.tickets import (
     AuditEntry,
     FollowUp,
@@ -32,7 +40,7 @@ from storage.models.tickets import (
     TicketEvent,
     Unit,
 )
-from storage.models.wechat import WeChatGrant, WeChatHeld, WeChatToken, WeChatWindow
+from storage.models.wechat import WeChatGrant, WeChatToken, WeChatWindow
 
 __all__ = [
     "AuditEntry",
@@ -45,6 +53,7 @@ __all__ = [
     "ClusterAlert",
     "ClusterKey",
     "ClusterMember",
+    "ConfirmedPhone",
     "Conversation",
     "DashboardPass",
     "DashboardSession",
@@ -55,11 +64,15 @@ __all__ = [
     "Id",
     "InboxEntry",
     "Invite",
+    "LinkCode",
     "MeasureAsk",
     "Officer",
     "OutboxMessage",
     "Person",
+    "PersonLink",
+    "PushSubscription",
     "RoutingRule",
+    "SmsSent",
     "SubscriberPrefs",
     "Subscription",
     "Ticket",
@@ -69,7 +82,7 @@ __all__ = [
     "Upload",
     "UtcDateTime",
     "WeChatGrant",
-    "WeChatHeld",
     "WeChatToken",
     "WeChatWindow",
+    "WebChatPresence",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, Id, UtcDateTime
@@ -67,6 +67,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "channel", "status", "priority", "not_before"),
         Index("ix_outbox_recipient", "channel", "recipient", "id"),
+        Index("ix_outbox_rung_due", "rung", "status", "not_before"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -90,6 +91,14 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
     broadcast_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The delivery ladder (issue #14): a message to a person (not a reply to the chat that wrote) names them and the
+    # notice it is; `rung` is how it is on its way (chat → notice → push → sms → wait: a WeChat notification, a web
+    # push, an SMS, the person's next message), `ladder` every rung tried and what came of it.
+    person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    notice: Mapped[str | None] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    rung: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat")
+    ladder: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class Upload(Base):

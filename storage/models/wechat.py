@@ -1,10 +1,10 @@
-"""What the WeChat channel keeps: the shared token, customer-service windows, grants, held rows."""
+"""What the WeChat channel keeps: the shared token, customer-service windows, notification grants."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UtcDateTime
@@ -43,12 +43,3 @@ class WeChatGrant(Base):
     template_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     remaining: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class WeChatHeld(Base):
-    """An outbox row waiting for the follower to write again (their window closed, no notification granted)."""
-
-    __tablename__ = "wechat_held"
-    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
-    openid: Mapped[str] = mapped_column(String(128), index=True)
-    held_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -14,6 +14,8 @@ from sqlalchemy.orm import aliased
 from storage.crypto import FieldCipher
 from storage.models import OutboxMessage
 
+UNCERTAIN = "uncertain: in flight when its sender stopped; not sent again (at most once)"
+
 
 class OutboxRepository:
     def __init__(self, session: AsyncSession, dialect: str, cipher: FieldCipher) -> None:
@@ -41,21 +43,33 @@ class OutboxRepository:
         return message
 
     async def claim_due(
-        self, channel: str, now: datetime, limit: int, lease: timedelta, *, exclude: Sequence[str] = ()
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        exclude: Sequence[str] = (),
+        rung: str = "chat",
     ) -> Sequence[OutboxMessage]:
-        """Take up to `limit` due rows for sending, most urgent first; a lease keeps other senders off them."""
+        """Take up to `limit` due rows for sending, most urgent first; a lease keeps other senders off them. On the
+        "chat" rung the rows of one channel; on a later rung of the delivery ladder (a web push, an SMS) the rows on
+        that rung, whatever chat they were for."""
         due = and_(
-            OutboxMessage.channel == channel,
+            OutboxMessage.rung == rung,
             OutboxMessage.not_before <= now,
             or_(
                 OutboxMessage.status == "pending",
                 and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
             ),
         )
+        if rung == "chat":
+            due = and_(due, OutboxMessage.channel == channel)
         if exclude:
             due = and_(due, OutboxMessage.recipient.not_in(exclude))
         # A chat reads its messages in order: nothing overtakes an earlier row of the same or higher urgency that
-        # is waiting (deferred by a 429, a back-off or the chat's pace) or in flight with another sender.
+        # is waiting (deferred by a 429, a back-off or the chat's pace) or in flight with another sender. (A push or
+        # an SMS stands alone.)
         earlier = aliased(OutboxMessage)
         waiting = (
             select(earlier.id)
@@ -64,6 +78,7 @@ class OutboxRepository:
                 earlier.recipient == OutboxMessage.recipient,
                 earlier.id < OutboxMessage.id,
                 earlier.priority <= OutboxMessage.priority,
+                earlier.rung == "chat",
                 or_(
                     and_(earlier.status == "pending", earlier.not_before > now),
                     and_(earlier.status == "sending", earlier.lease_until >= now),
@@ -71,7 +86,8 @@ class OutboxRepository:
             )
             .exists()
         )
-        due = and_(due, ~waiting)
+        if rung == "chat":
+            due = and_(due, ~waiting)
         stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -123,13 +139,28 @@ class OutboxRepository:
             found.update((row.id, row) for row in rows)
         return found
 
+    async def give_up_uncertain(self, rung: str, now: datetime) -> int:
+        """A push or an SMS whose sender died while its request was on its way: it may have arrived, so it is not
+        sent again, nor anything else in its place (see BroadcastRepository.give_up_uncertain)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.rung == rung,
+                OutboxMessage.status == "sending",
+                OutboxMessage.lease_until < now,
+                OutboxMessage.started_at.is_not(None),
+            )
+            .values(status="failed", lease_until=None, last_error=UNCERTAIN)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def drop_nonessential(self, channel: str, recipient: str) -> int:
         result = await self.session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.recipient == recipient,
-                OutboxMessage.status == "pending",
+                OutboxMessage.status.in_(["pending", "waiting"]),
                 OutboxMessage.essential.is_(False),
             )
             .values(status="dropped")

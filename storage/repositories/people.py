@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatIdentity, Officer, OutboxMessage, Person
@@ -29,9 +29,10 @@ class PeopleRepository:
 
     async def who(
         self, channel: str, external_id: str, *, unsent_below: int | None = None
-    ) -> tuple[ChatIdentity, Person, bool] | None:
-        """The chat's identity and its person in one query (every turn starts here), and, with `unsent_below`, whether
-        a message to this chat more urgent than that priority is still waiting or on its way."""
+    ) -> tuple[ChatIdentity, Person, bool, bool] | None:
+        """The chat's identity and its person in one query (every turn starts here); with `unsent_below`, whether
+        a message to this chat more urgent than that priority is still waiting or on its way; and whether anything
+        waits on the delivery ladder for this person's next message."""
         unsent = (
             select(OutboxMessage.id)
             .where(
@@ -39,18 +40,30 @@ class PeopleRepository:
                 OutboxMessage.recipient == external_id,
                 OutboxMessage.status.in_(["pending", "sending"]),
                 OutboxMessage.priority < unsent_below,
+                OutboxMessage.rung == "chat",
             )
             .exists()
             if unsent_below is not None
             else literal(False)
         )
+        waiting = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == "waiting",
+                or_(
+                    OutboxMessage.person_id == ChatIdentity.person_id,
+                    and_(OutboxMessage.channel == channel, OutboxMessage.recipient == external_id),
+                ),
+            )
+            .exists()
+        )
         stmt = (
-            select(ChatIdentity, Person, unsent.label("unsent"))
+            select(ChatIdentity, Person, unsent.label("unsent"), waiting.label("waiting"))
             .join(Person, Person.id == ChatIdentity.person_id)
             .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
         )
         found = (await self.session.execute(stmt)).one_or_none()
-        return None if found is None else (found[0], found[1], bool(found[2]))
+        return None if found is None else (found[0], found[1], bool(found[2]), bool(found[3]))
 
     async def create(self, channel: str, external_id: str, locale: str, now: datetime) -> ChatIdentity:
         person = Person(locale=locale, created_at=now, consent_declined=False)

@@ -26,11 +26,12 @@ async def due_transcript(
     """The messages to show, in id order: up to `limit` after `after` that are due by `now`, and every one at or
     before `after` that was still held at `held_since` (the last look) and has become due since. A row held for
     quiet hours has a smaller id than the replies written after it: this is how it is shown when it is due, and
-    only then, without showing anything twice."""
+    only then, without showing anything twice. A row gone on along the delivery ladder (a push, an SMS: the page was
+    closed when it was due) shows whenever the page opens."""
     mine = (OutboxMessage.channel == channel) & (OutboxMessage.recipient == recipient)
     later = (
         select(OutboxMessage)
-        .where(mine, OutboxMessage.id > after, OutboxMessage.not_before <= now)
+        .where(mine, OutboxMessage.id > after, (OutboxMessage.not_before <= now) | (OutboxMessage.rung != "chat"))
         .order_by(OutboxMessage.id)
         .limit(limit)
     )

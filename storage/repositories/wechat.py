@@ -1,5 +1,5 @@
 """What the WeChat channel remembers (issue #13): the shared access token, each follower's customer-service window,
-their subscription-notification grants, and the outbox rows held until they write again."""
+and their subscription-notification grants. (What waits for their next message waits on the delivery ladder.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_for
-from storage.models import OutboxMessage, WeChatGrant, WeChatHeld, WeChatToken, WeChatWindow
+from storage.models import OutboxMessage, WeChatGrant, WeChatToken, WeChatWindow
 
 
 @dataclass(frozen=True)
@@ -158,32 +158,6 @@ class WeChatRepository:
         await self.session.execute(
             delete(WeChatGrant).where(WeChatGrant.openid == openid, WeChatGrant.template_id == template_id)
         )
-
-    # ---- rows held for the follower's next message
-
-    async def hold(self, held: Sequence[tuple[int, str]], now: datetime) -> None:
-        if not held:
-            return
-        await self.session.execute(
-            insert_for(self.dialect, WeChatHeld)
-            .values([{"outbox_id": message_id, "openid": openid, "held_at": now} for message_id, openid in held])
-            .on_conflict_do_nothing(index_elements=["outbox_id"])
-        )
-
-    async def release(self, openid: str, now: datetime) -> int:
-        """The follower wrote: what was held for them is due now (it goes in order, by the sender)."""
-        held = select(WeChatHeld.outbox_id).where(WeChatHeld.openid == openid).scalar_subquery()
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(held), OutboxMessage.status == "pending")
-            .values(not_before=now)
-        )
-        await self.session.execute(delete(WeChatHeld).where(WeChatHeld.openid == openid))
-        return _rows(result)
-
-    async def held_count(self, openid: str) -> int:
-        rows = (await self.session.execute(select(WeChatHeld.outbox_id).where(WeChatHeld.openid == openid))).all()
-        return len(rows)
 
     # ---- what the follower was last shown (the numbered choices they may answer)
 

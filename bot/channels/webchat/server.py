@@ -9,9 +9,9 @@ import ipaddress
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,12 @@ from bot.channels.webchat.sessions import Sessions
 from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads, upload_path
 from bot.channels.webchat.wakeups import Wakeups
 from bot.config import Settings
+from handlers.citizen.link import oauth_join
+from handlers.citizen.push import remember_push, valid_subscription
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Attachment, Contact, Incoming, Location
-from handlers.delivery import Delivery, Outcome, Sent
+from handlers.conversation.turn import Clock, system_clock
+from handlers.delivery import Delivery, NotNow, Outcome, Sent
 from handlers.desk import Desk
 from storage.repositories.webchat import due_transcript, message_for
 from storage.uow import Database
@@ -41,6 +44,9 @@ MAX_CURSOR = 2**62  # cursors are outbox ids; anything beyond is a forged reques
 MAX_MILLIS = 10**13  # a look time in a cursor later than the year 2286 is forged
 MAX_ATTACHMENTS = 5
 RETRY_AFTER = "2"
+OAUTH_STATE = "wechat"  # the state the OA menu's OAuth link carries back (see demo/wechat_menu.toml)
+PRESENCE = timedelta(seconds=45)  # an open page is believed open this long after it was last written down
+PRESENCE_EVERY = 20.0  # seconds between writing it down again
 UI_KEYS = (
     "webchat.title",
     "webchat.subtitle",
@@ -81,6 +87,10 @@ class Hub:
             for event in waiters:
                 event.set()
 
+    def listening(self, recipient: str) -> bool:
+        """A page of this chat is open on this process (a socket or a long poll)."""
+        return bool(self._waiters.get(recipient))
+
     @contextlib.contextmanager
     def listen(self, recipient: str) -> Any:
         event = asyncio.Event()
@@ -94,18 +104,27 @@ class Hub:
 
 
 class WebChatTransport:
-    """The sender's side: a web chat message is delivered once it is stored; waking the page is enough."""
+    """The sender's side: a reply is delivered once it is stored, waking the page is enough. A message to a person
+    (the delivery ladder's) is delivered now only when a page of theirs is open, here or on another process;
+    otherwise it stays in their transcript and the ladder tries the next way (a push, an SMS)."""
 
     channel = CHANNEL
     batch_size = 200
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, hub: Hub, db: Database | None = None, clock: Clock = system_clock) -> None:
+        self.hub, self.db, self.clock = hub, db, clock
 
     async def deliver(self, batch: Sequence[Delivery], started: object = None) -> list[tuple[int, Outcome]]:
         for recipient in {d.recipient for d in batch}:
             self.hub.notify(recipient)
-        return [(d.id, Sent()) for d in batch]
+        asked = sorted({d.recipient for d in batch if d.person_id is not None and not self.hub.listening(d.recipient)})
+        elsewhere: set[str] = set()
+        if asked and self.db is not None:
+            async with self.db.reading() as uow:
+                elsewhere = await uow.reach.present(asked, self.clock())
+        closed = set(asked) - elsewhere
+        return [(d.id, NotNow("page_closed") if d.person_id is not None and d.recipient in closed else Sent())
+                for d in batch]  # fmt: skip
 
     def busy_recipients(self) -> Sequence[str]:
         return ()
@@ -124,7 +143,12 @@ class WebChat(Channel):
         self.desk, self.db, self.t, self.settings = desk, db, translator, settings
         self.hub = Hub()
         self.wakeups = Wakeups(db, self.hub.notify, self.hub.notify_all)  # rows other processes write
-        self.transport = WebChatTransport(self.hub)
+        self.transport = WebChatTransport(self.hub, db, desk.clock)
+        self._present_marks: dict[str, float] = {}  # chat → when its open page was last written down
+        # Set by the composition root (issue #14): the VAPID key pages subscribe to pushes with, and with WeChat
+        # configured, the OAuth look-up of the follower who opened the page from the OA's menu.
+        self.push_key: str | None = None
+        self.openid_for_code: Callable[[str], Awaitable[str]] | None = None
         self.per_session = RateLimiter(settings.webchat_session_rate, settings.webchat_session_burst)
         self.per_address = RateLimiter(settings.webchat_address_rate, settings.webchat_address_burst)
         self.allowed_origins = {o.strip().rstrip("/") for o in settings.webchat_allowed_origins.split(",") if o.strip()}
@@ -176,6 +200,9 @@ class WebChat(Channel):
         app.router.add_post("/api/messages", self.post)
         app.router.add_post("/api/upload", self.upload)
         app.router.add_get("/ws", self.socket)
+        app.router.add_get("/api/push", self.push_key_for_page)
+        app.router.add_post("/api/push", self.push_subscribe)
+        app.router.add_get("/sw.js", self.service_worker)
         app.router.add_get("/api/file/{id}", self.file)
 
     # ---- session, headers, guards
@@ -246,10 +273,74 @@ class WebChat(Channel):
     # ---- routes
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        _, token = self._session(request)
+        chat_id, token = self._session(request)
+        code = request.query.get("code")
+        if code and request.query.get("state") == OAUTH_STATE and self.openid_for_code is not None:
+            # Opened from the OA's menu through WeChat's OAuth (snsapi_base): this page is that follower.
+            await self._join_follower(chat_id, code)
+            response: web.StreamResponse = web.Response(status=302, headers={"Location": "/"})
+            self._set_cookie(request, response, token)
+            return response
         response = web.FileResponse(STATIC / "index.html")
         self._headers(response)
         self._set_cookie(request, response, token)
+        return response
+
+    async def _join_follower(self, chat_id: str, code: str) -> None:
+        assert self.openid_for_code is not None
+        try:
+            async with asyncio.timeout(self.settings.request_deadline):
+                openid = await self.openid_for_code(code)
+                told = await oauth_join(
+                    self.db, self.t, self.desk.rules.default_locale, chat_id, openid, self.desk.clock()
+                )
+        except Exception as error:  # the page opens all the same, as a page of its own
+            log.warning("web chat: WeChat OAuth did not identify the follower (%s)", type(error).__name__)
+            return
+        for _, recipient in told:
+            self.hub.notify(recipient)
+
+    async def push_key_for_page(self, request: web.Request) -> web.Response:
+        """The VAPID public key the page subscribes with, and the words of its bell."""
+        if self.push_key is None:
+            return self._refuse(request, 404, "webchat.push_refused")
+        locale = self._locale(request)
+        words = {k: self.t(locale, f"webchat.push_{k}") for k in ("offer", "on", "refused")}
+        response = web.json_response({"key": self.push_key, **words})
+        self._headers(response)
+        return response
+
+    async def push_subscribe(self, request: web.Request) -> web.Response:
+        """The browser's PushSubscription, kept for this session's person once they agreed to the privacy notice."""
+        chat_id, token = self._session(request)
+        if not self._origin_ok(request):
+            return self._refuse(request, 403, "webchat.origin_refused")
+        if token or self.push_key is None:
+            return self._refuse(request, 401, "webchat.reload")
+        try:
+            info = valid_subscription(await request.json())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            info = None
+        if info is None:
+            return self._refuse(request, 400, "webchat.bad_request")
+        try:
+            async with asyncio.timeout(self.settings.request_deadline):
+                kept = await remember_push(self.db, CHANNEL, chat_id, info, self.desk.clock())
+        except Exception as error:
+            _log_unavailable("web push subscription not kept", error)
+            return self._unavailable(request)
+        if not kept:
+            return self._refuse(request, 403, "webchat.upload_consent")
+        response = web.json_response({"ok": True}, status=201)
+        self._headers(response)
+        return response
+
+    async def service_worker(self, request: web.Request) -> web.StreamResponse:
+        """The service worker shows a push and opens the chat at its ticket; served at the root for its scope."""
+        response = web.FileResponse(STATIC / "sw.js")
+        self._headers(response)
+        response.headers["Service-Worker-Allowed"] = "/"
+        response.headers["Content-Type"] = "text/javascript; charset=utf-8"
         return response
 
     async def static(self, request: web.Request) -> web.StreamResponse:
@@ -386,6 +477,8 @@ class WebChat(Channel):
         wait = min(max(wait, 0.0), 25.0) if wait == wait else 0.0  # NaN waits not at all
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
+        if wait > 0:
+            await self._mark_present(chat_id)
         with self.hub.listen(chat_id) as event:
             while True:
                 event.clear()  # before reading: a reply queued while we read still wakes us
@@ -419,6 +512,7 @@ class WebChat(Channel):
         ws = web.WebSocketResponse(heartbeat=25, max_msg_size=self.settings.webchat_max_body)
         await ws.prepare(request)
         self._sockets.add(ws)
+        await self._mark_present(chat_id)
         with self.hub.listen(chat_id) as event:
             pusher = asyncio.create_task(self._push(ws, chat_id, cursor, event))
             try:
@@ -431,7 +525,30 @@ class WebChat(Channel):
                 pusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pusher
+        await self._mark_gone(chat_id)
         return ws
+
+    async def _mark_present(self, chat_id: str) -> None:
+        """This chat's page is open: written down for the other processes' senders, at most every PRESENCE_EVERY."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._present_marks.get(chat_id, -PRESENCE_EVERY) < PRESENCE_EVERY:
+            return
+        self._present_marks[chat_id] = loop.time()
+        try:
+            async with asyncio.timeout(self.settings.request_deadline), self.db() as uow:
+                await uow.reach.mark_present(chat_id, self.desk.clock() + PRESENCE)
+                await uow.commit()
+        except Exception as error:  # the page works on; the ladder may push to it in vain meanwhile
+            _log_unavailable("web chat presence not recorded", error)
+
+    async def _mark_gone(self, chat_id: str) -> None:
+        self._present_marks.pop(chat_id, None)
+        if self.hub.listening(chat_id):
+            return  # another page of the chat is still open here
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.settings.request_deadline), self.db() as uow:
+                await uow.reach.mark_gone(chat_id)
+                await uow.commit()
 
     async def _push(self, ws: web.WebSocketResponse, chat_id: str, cursor: Cursor, event: asyncio.Event) -> None:
         while not ws.closed:
@@ -444,6 +561,7 @@ class WebChat(Channel):
                 messages = []
             if messages:
                 await ws.send_json({"type": "messages", "messages": messages, "cursor": cursor.encode()})
+            await self._mark_present(chat_id)
             with contextlib.suppress(TimeoutError):
                 # Other processes' rows wake us too (wakeups.py); a row held for quiet hours is found by looking.
                 await asyncio.wait_for(event.wait(), timeout=self.wakeups.relook)

@@ -18,16 +18,16 @@ from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.crypto import Forged, MessageCrypto, signature_ok
 from bot.channels.wechat.notices import load_notices
 from bot.channels.wechat.render import passive_text
-from bot.channels.wechat.transport import WeChatTransport
+from bot.channels.wechat.transport import WeChatNoticeTransport, WeChatTransport
+from bot.sender import Transport
 from bot.channels.wechat.updates import CHANNEL, Received, receive
 from bot.channels.wechat.wire import Message, Unreadable, encrypted_reply, parse, text_reply
 from bot.config import Settings
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Outcome, Sent, settle
+from handlers.delivery import Outcome, Sent, chat_gone, settle
 from handlers.desk import Desk, Handled
-from handlers.outreach.rules import forget_unreachable
 from storage.repositories.wechat import WeChatRepository
 from storage.uow import Database
 
@@ -108,6 +108,10 @@ class WeChatChannel(Channel):
     @property
     def dialect(self) -> str:
         return "sqlite" if self.db.sqlite else "postgresql"
+
+    def transports(self) -> list[Transport]:
+        assert isinstance(self.transport, WeChatTransport)
+        return [self.transport, WeChatNoticeTransport(self.transport)]
 
     def install(self, app: web.Application) -> None:
         app.router.add_get(PATH, self.verify)
@@ -269,12 +273,9 @@ class WeChatChannel(Channel):
         if received.incoming is None:
             await self._record_only(received)
             return None
-        released = await self._open_window(received)
+        await self._open_window(received)
         incoming = await self._with_choice(received.incoming)
-        handled = await self.desk.handle(incoming, send_now=self.send_now is not None)
-        if released:
-            self._wake_sender()
-        return handled
+        return await self.desk.handle(incoming, send_now=self.send_now is not None)
 
     def _finish(self, key: str, turn: _Turn, handled: Handled | None) -> None:
         now = asyncio.get_running_loop().time()
@@ -318,18 +319,14 @@ class WeChatChannel(Channel):
 
     # ---- around the turn: the window it opens, the choice a typed number names, what events record
 
-    async def _open_window(self, received: Received) -> int:
-        """Before the turn: the follower wrote, so their window opens and what was held for them is due now."""
+    async def _open_window(self, received: Received) -> None:
+        """Before the turn: the follower wrote, so their window opens (the turn releases what waited for them)."""
         if received.window is None:
-            return 0
+            return
         sends, seconds = received.window
-        now = self.clock()
         async with self.db() as uow:
-            repository = WeChatRepository(uow.session, self.dialect)
-            await repository.open_window(received.openid, sends, seconds, now)
-            released = await repository.release(received.openid, now)
+            await WeChatRepository(uow.session, self.dialect).open_window(received.openid, sends, seconds, self.clock())
             await uow.commit()
-        return released
 
     async def _with_choice(self, incoming: Incoming) -> Incoming:
         """A typed number or an option's words become the choice among those the follower was last shown."""
@@ -356,17 +353,17 @@ class WeChatChannel(Channel):
                 return
             repository = WeChatRepository(uow.session, self.dialect)
             if received.unfollowed:
-                await uow.people.mark_unreachable(CHANNEL, received.openid, now)
-                await uow.outbox.drop_nonessential(CHANNEL, received.openid)
-                await forget_unreachable(uow, CHANNEL, received.openid)
+                await chat_gone(uow, CHANNEL, received.openid, now)
                 await repository.close_window(received.openid, now)
             for template_id, status in received.grants:
                 accepted = status == "accept"
                 await repository.record_grant(
                     received.openid, template_id, accepted, self.notices.long_term(template_id), now
                 )
-            if any(status == "accept" for _, status in received.grants):
-                released = await repository.release(received.openid, now)  # held rows may now go as notifications
+            identity = await uow.people.identity(CHANNEL, received.openid)
+            if identity is not None and any(status == "accept" for _, status in received.grants):
+                # What waited for them may now go as a notification.
+                released = await uow.reach.release_waiting(identity.person_id, CHANNEL, received.openid, now)
             await uow.commit()
         if released:
             self._wake_sender()

@@ -1,12 +1,14 @@
 """The outbox sender's WeChat side: customer-service messages while the follower's window is open, a subscription
-notification for what matters once it has closed (when they granted one), otherwise held until they write again."""
+notification for a notice once it has closed (when they granted its template); otherwise the delivery ladder takes
+the row on (a web push, an SMS, their next message). The notice rung serves the rows of the other chats of a person
+who also follows the account."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.channels.text_menu import LocaleGuess
 from bot.channels.wechat.api import TOKEN_ERRORS, WeChatApi, WeChatError
@@ -16,7 +18,7 @@ from bot.channels.wechat.updates import CHANNEL
 from bot.sender import Started
 from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable
+from handlers.delivery import NOTICE, Delivery, Failed, NotNow, Outcome, RetryAfter, Sent, Unreachable
 from storage.models import WeChatWindow
 from storage.repositories.wechat import WeChatRepository
 from storage.uow import Database
@@ -28,7 +30,6 @@ GONE = frozenset({43004, 43019, 40003})  # unfollowed, blocked us, not a followe
 NOTICE_REFUSED = 43101  # the follower has not (or no longer) accepted this template
 DAILY_QUOTA = 45009  # the account's daily calls of this API are used up
 TOO_FAST = 45011
-HOLD = timedelta(hours=12)  # a held row looks again this often (the follower's next message releases it at once)
 PARALLEL_CHATS = 8
 
 
@@ -85,7 +86,7 @@ class WeChatTransport:
                 if isinstance(outcome, Failed) and outcome.retry:
                     results.extend((d.id, RetryAfter(30)) for d in rest)  # behind the failed one, in order
                     break
-                if isinstance(outcome, RetryAfter) and outcome.seconds < HOLD.total_seconds():
+                if isinstance(outcome, RetryAfter):
                     results.extend((d.id, RetryAfter(outcome.seconds)) for d in rest)
                     break
         return results
@@ -143,33 +144,67 @@ class WeChatTransport:
         return Failed(f"wechat {code}", retry=False, parts_sent=parts_sent)
 
     async def _window_closed(self, delivery: Delivery, parts_sent: int) -> Outcome:
-        """A notification when the row matters and the follower granted its template; otherwise held for them."""
+        """A notification when the row is a notice and the follower granted its template; otherwise not now: the
+        ladder takes it on."""
         if delivery.at_most_once:
-            return Failed("wechat window closed", retry=False)  # a broadcast is not worth a held place
+            return Failed("wechat window closed", retry=False)  # a broadcast is not worth a place in the ladder
+        return await self.notify(delivery, delivery.recipient, "window_closed")
+
+    async def notify(self, delivery: Delivery, openid: str, closed: str) -> Outcome:
+        """A subscription notification of the row's notice to `openid`, filled from its facts, once per grant."""
         template = self.notices.for_row(delivery.payload)
-        if template is not None:
-            async with self.db() as uow:
-                granted = await self._repository(uow.session).use_grant(delivery.recipient, template.id, self.clock())
-                await uow.commit()
-            if granted:
-                values = values_of(delivery.payload, self.clock(), self.zone)
-                try:
-                    answer = await self.api.send_notice(
-                        delivery.recipient, template.id, template.fill(values), template.page
-                    )
-                except WeChatError as error:
-                    if error.code in GONE:
-                        return Unreachable(f"wechat {error.code}")
-                    if error.code == NOTICE_REFUSED:
-                        async with self.db() as uow:
-                            await self._repository(uow.session).drop_grant(delivery.recipient, template.id)
-                            await uow.commit()
-                    else:
-                        log.warning("wechat: notification %s refused (%s)", template.name, error.code)
-                else:
-                    self.sent_notices += 1
-                    return Sent(f"notice:{answer.get('msgid') or ''}"[:64])
+        if template is None:
+            return NotNow(closed or "no_template")
         async with self.db() as uow:
-            await self._repository(uow.session).hold([(delivery.id, delivery.recipient)], self.clock())
+            granted = await self._repository(uow.session).use_grant(openid, template.id, self.clock())
             await uow.commit()
-        return RetryAfter(HOLD.total_seconds(), parts_sent)
+        if not granted:
+            return NotNow("not_granted")
+        values = values_of(delivery.payload, self.clock(), self.zone)
+        try:
+            answer = await self.api.send_notice(openid, template.id, template.fill(values), template.page)
+        except WeChatError as error:
+            if error.code in GONE:
+                return Unreachable(f"wechat {error.code}") if openid == delivery.recipient else NotNow("unfollowed")
+            if error.code == NOTICE_REFUSED:
+                async with self.db() as uow:
+                    await self._repository(uow.session).drop_grant(openid, template.id)
+                    await uow.commit()
+                return NotNow("not_granted")
+            if error.code in (-1, -2, -3) or error.code in TOKEN_ERRORS:
+                return Failed(f"wechat {error.code}")
+            log.warning("wechat: notification %s refused (%s)", template.name, error.code)
+            return NotNow("notice_refused")
+        self.sent_notices += 1
+        return Sent(f"notice:{answer.get('msgid') or ''}"[:64])
+
+
+class WeChatNoticeTransport:
+    """The ladder's notice rung: a row for another chat of a person who also follows the account (the web chat page
+    was closed) goes to them as a subscription notification, when they granted its template."""
+
+    rung = NOTICE
+    channel = "wechat-notice"
+    batch_size = 20
+
+    def __init__(self, transport: WeChatTransport) -> None:
+        self.transport = transport
+
+    def busy_recipients(self) -> Sequence[str]:
+        return ()
+
+    async def deliver(self, batch: Sequence[Delivery], started: Started | None = None) -> list[tuple[int, Outcome]]:
+        results: list[tuple[int, Outcome]] = []
+        for delivery in batch:
+            openid = await self._openid(delivery)
+            outcome = NotNow("no_follower") if openid is None else await self.transport.notify(delivery, openid, "")
+            results.append((delivery.id, outcome))
+        return results
+
+    async def _openid(self, delivery: Delivery) -> str | None:
+        if delivery.person_id is None:
+            return None
+        db = self.transport.db
+        async with db.reading() as uow:
+            ways = await uow.reach.ways(delivery.person_id, self.transport.clock())
+        return next((w.external_id for w in ways if w.channel == CHANNEL and w.reachable), None)

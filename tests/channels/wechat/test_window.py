@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import select, update
 
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
-from storage.models import ChatIdentity, OutboxMessage, WeChatGrant, WeChatHeld, WeChatWindow
+from storage.models import ChatIdentity, OutboxMessage, WeChatGrant, WeChatWindow
 from tests.channels.wechat.conftest import Rig, RigFactory
 from tests.channels.wechat.fake_api import FakeWeChat, Follower, Raw
 
@@ -46,6 +47,7 @@ async def queue(
     """A message for the follower as handlers/ queues one (an officer's message, a decision)."""
     now = datetime.now(UTC)
     async with rig.db() as uow:
+        identity = await uow.people.identity("wechat", openid)
         row = await uow.outbox.enqueue(
             OutboxMessage(
                 channel="wechat",
@@ -58,6 +60,8 @@ async def queue(
                 attempts=0,
                 not_before=now,
                 created_at=now,
+                person_id=identity.person_id if identity else None,
+                notice=notice,
             )
         )
         await uow.commit()
@@ -77,8 +81,9 @@ async def row(rig: Rig, message_id: int) -> OutboxMessage:
 
 
 async def held(rig: Rig, openid: str) -> list[int]:
+    """The rows for this follower waiting on the delivery ladder for their next message."""
     async with rig.db.reading() as uow:
-        stmt = select(WeChatHeld.outbox_id).where(WeChatHeld.openid == openid)
+        stmt = select(OutboxMessage.id).where(OutboxMessage.recipient == openid, OutboxMessage.status == "waiting")
         return list((await uow.session.execute(stmt)).scalars())
 
 
@@ -120,7 +125,10 @@ async def test_closed_window_without_a_grant_holds_the_message_until_the_followe
 
     await eventually(is_held)
     waiting = await row(rig, message_id)
-    assert waiting.status == "pending" and waiting.not_before > datetime.now(UTC) + timedelta(hours=1)
+    assert waiting.status == "waiting" and waiting.rung == "wait"
+    assert [(a["rung"], a["channel"], a["outcome"]) for a in waiting.ladder or []] == [
+        ("chat", "wechat", "notnow: not_granted")
+    ]  # no web push, no confirmed phone: nothing else could carry it
     assert wechat.customs == [] and wechat.notices == [] and wechat.refused == []  # nothing asked of WeChat
 
     reply = await follower.act(lambda: follower.text("/menu"))
@@ -209,7 +217,8 @@ async def test_an_unfollow_makes_the_follower_unreachable(rig: Rig, wechat: Fake
         return await held(rig, follower.openid) == [broadcast_like]
 
     await eventually(is_held)
-    pushed = await follower.event("unsubscribe")
+    created = int(time.time())  # a retry of an event is the same event: the same sender, time and kind
+    pushed = await follower.push("event", {"Event": "unsubscribe"}, created=created)
     assert pushed.bodies == ["success"]
     async with rig.db.reading() as uow:
         identity = (
@@ -217,7 +226,7 @@ async def test_an_unfollow_makes_the_follower_unreachable(rig: Rig, wechat: Fake
         ).scalar_one()
         assert identity.unreachable_at is not None
     assert (await row(rig, broadcast_like)).status == "dropped"
-    again = await follower.event("unsubscribe")  # WeChat's retry of the same event changes nothing more
+    again = await follower.push("event", {"Event": "unsubscribe"}, created=created)  # changes nothing more
     assert again.bodies == ["success"] and (await rig.footprint())["inbox"] == 2
 
 

@@ -412,6 +412,13 @@
     mine.forEach(replay);
     accept({ cursor: history.cursor });
     if (!messages.length) await send({ text: "/start" });
+    // Opened from a push (?ticket=HZ-…: the chat at that ticket) or with a link code from another chat (?link=…).
+    const opened = new URLSearchParams(window.location.search);
+    const ticket = (opened.get("ticket") || "").trim();
+    const linkCode = (opened.get("link") || "").replace(/\D/g, "");
+    if (ticket || linkCode) window.history.replaceState(null, "", "/");
+    if (/^[A-Za-z]{1,8}-\d{8}-\d{4,6}$/.test(ticket)) await send({ text: `/status ${ticket}` }, `/status ${ticket}`);
+    else if (linkCode.length === 8) await send({ text: `/link ${linkCode}` }, "/link ********");
     connect();
   }
 
