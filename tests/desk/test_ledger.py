@@ -161,7 +161,9 @@ async def test_a_leader_reads_their_subtree_and_a_county_filter_narrows_it(drive
     assert city.totals.tickets == world.rates(world.chosen(county="nanzheng"))[0]
     async with driver.db.reading() as uow:
         court = (await uow.units.by_code("city-court")).id  # type: ignore[union-attr]
-        officer = await actor_for(uow, await person_of(driver, await join(driver, "o", "hantai-justice", "officer", "钱")))
+        officer = await actor_for(
+            uow, await person_of(driver, await join(driver, "o", "hantai-justice", "officer", "钱"))
+        )
         from handlers.ledger.report import OutOfScope
 
         with pytest.raises(OutOfScope):
@@ -178,7 +180,10 @@ async def test_ledger_in_chat_sends_a_summary_and_a_chart_to_leaders_only(driver
     plans = world.chosen()
     total = world.rates(plans)[0]
     assert f"（{world.rates(plans)[1]}/{total}）" in reply.text
-    assert driver.t("zh_CN", "ledger.text.title", period="2026-11", scope=driver.t("zh_CN", "ledger.scope.city")) in reply.text
+    assert (
+        driver.t("zh_CN", "ledger.text.title", period="2026-11", scope=driver.t("zh_CN", "ledger.scope.city"))
+        in reply.text
+    )
     async with driver.db.reading() as uow:
         image = await uow.ledger.charts.get(reply.photo.removeprefix("media:"))
         assert image is not None and image.png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -210,4 +215,3 @@ def test_periods_read_as_leaders_write_them() -> None:
     for wrong in ("someday", "2026-13", "2026-02-30..2026-03-01", "5000d", "2020..2026"):
         with pytest.raises(PeriodError):
             parse(wrong, now, ZONE)
-

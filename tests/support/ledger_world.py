@@ -72,9 +72,7 @@ class World:
 
     # ---- the right answers, from the plans alone
 
-    def chosen(
-        self, units: frozenset[str] | None = None, county: str | None = None, whole: bool = False
-    ) -> list[Plan]:
+    def chosen(self, units: frozenset[str] | None = None, county: str | None = None, whole: bool = False) -> list[Plan]:
         start = datetime(FIRST.year, FIRST.month, FIRST.day, tzinfo=ZONE)
         end = datetime(LAST.year, LAST.month, LAST.day, tzinfo=ZONE) + timedelta(days=1)
         return [
@@ -199,8 +197,8 @@ async def build(driver: DeskDriver, *, seed: int = 17, count: int = 90) -> World
             )
             plan.id = ticket.id
             world.plans.append(plan)
-        for number, (started, reached, delivered) in enumerate(((datetime(2026, 11, 5, 2, tzinfo=UTC), 3, 2),
-                                                                (datetime(2026, 10, 5, 2, tzinfo=UTC), 2, 2))):  # fmt: skip
+        sent = ((datetime(2026, 11, 5, 2, tzinfo=UTC), 3, 2), (datetime(2026, 10, 5, 2, tzinfo=UTC), 2, 2))
+        for number, (started, reached, delivered) in enumerate(sent):
             broadcast = Broadcast(
                 author_person_id=citizen_id, topic="anti_fraud", county=None, text_zh="谨防电信诈骗", send_at=started,
                 status="finished", started_at=started, fanned_out=reached, recipients=reached, created_at=started,
