@@ -96,6 +96,7 @@ class TelegramChannel(Channel):
             rate=settings.telegram_rate_per_second,
             wake=self._wake_sender,
             files=settings.shishi_data_dir / "uploads",
+            images=self._image,
         )
         self.throttle = RateLimiter(settings.telegram_user_rate, settings.telegram_user_burst)
         self._told_to_slow: dict[int, float] = {}
@@ -195,6 +196,12 @@ class TelegramChannel(Channel):
     def _wake_sender(self) -> None:
         """Something is due for this channel (a deferred row, a notice)."""
         self.wake()
+
+    async def _image(self, name: str) -> bytes | None:
+        """An image the desk made for a chat (a /ledger chart), to upload."""
+        async with self.db.reading() as uow:
+            image = await uow.ledger.charts.get(name)
+            return image.png if image is not None else None
 
     def request_hint(self, reply: Reply) -> str:
         """The line above a contact/location keyboard, in the language the reply was written in."""

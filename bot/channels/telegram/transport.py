@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiogram import Bot
@@ -16,7 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import FSInputFile, Message
+from aiogram.types import BufferedInputFile, FSInputFile, Message
 
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.pace import ChatPaces, Pace
@@ -26,6 +26,7 @@ from bot.channels.webchat.uploads import upload_path
 from bot.sender import Started
 from handlers.conversation.messages import Reply
 from handlers.delivery import Delivery, Failed, Outcome, RetryAfter, Sent, Unreachable, backoff
+from handlers.ledger.chat import MEDIA
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class TelegramTransport:
         *,
         wake: Callable[[], object] = lambda: None,
         files: Path | None = None,
+        images: Callable[[str], Awaitable[bytes | None]] | None = None,
         rate: float = 30.0,
         concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +69,7 @@ class TelegramTransport:
         self.request_hint = request_hint
         self.wake = wake
         self.files = files  # the web chat's uploads folder: a web chat citizen's file goes up from there
+        self.images = images  # an image the desk made (a /ledger chart, "media:<name>"), by name: uploaded
         self.clock = clock
         self.batch_size = max(int(rate * BATCH_SECONDS), 10)
         # A slice of at-most-once rows goes at once: no more than the open connections, so its requests leave
@@ -279,8 +282,14 @@ class TelegramTransport:
     async def _call(self, chat: str, part: Part) -> Message:
         chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
         if part.photo is not None:
-            media: str | FSInputFile = part.photo
-            if part.photo.startswith(WEBCHAT_REF):
+            media: str | FSInputFile | BufferedInputFile = part.photo
+            if part.photo.startswith(MEDIA):
+                name = part.photo.removeprefix(MEDIA)
+                image = await self.images(name) if self.images is not None else None
+                if image is None:  # gone (kept a day): the text still goes
+                    return await self.bot.send_message(chat_id, part.text or "📊 ✗", reply_markup=part.markup)
+                media = BufferedInputFile(image, filename=name)
+            elif part.photo.startswith(WEBCHAT_REF):
                 found = upload_path(self.files, part.photo) if self.files is not None else None
                 if found is None:  # removed, or not on this machine: say so rather than fail the row
                     return await self.bot.send_message(chat_id, "📎 ✗", reply_markup=part.markup)

@@ -117,6 +117,11 @@
     const li = bubble("bot", message.text);
     li.dataset.id = message.id;
     if (message.file) li.firstChild.appendChild(fileView(message.file));
+    if (typeof message.photo === "string" && message.photo.startsWith("media:")) {
+      // A chart the desk drew for this chat (/ledger, #17), served at /media/<name> to this chat only.
+      li.firstChild.appendChild(fileView({ kind: "photo", url: "/media/" + encodeURIComponent(message.photo.slice(6)) }));
+    }
+    linkDesk(li.firstChild);
     if (message.locale) loadUi(); // the chat's language changed: the page's own words follow
     if (asks) {
       const choices = document.createElement("div");
@@ -162,6 +167,30 @@
     }
     if (message.id > lastId) lastId = message.id;
     scrollDown();
+  }
+
+  // A link to this desk's own dashboard in a message (a one-time login or export link, #17) can be pressed; no
+  // other link is made live, so a relayed text cannot slip one in.
+  function linkDesk(node) {
+    const text = node.firstChild;
+    if (!text || text.nodeType !== Node.TEXT_NODE) return;
+    const own = location.origin + "/desk/";
+    const parts = text.textContent.split(/(https?:\/\/\S+)/);
+    if (!parts.some((part) => part.startsWith(own))) return;
+    const fragment = document.createDocumentFragment();
+    parts.forEach((part) => {
+      if (part.startsWith(own)) {
+        const link = document.createElement("a");
+        link.href = part;
+        link.textContent = part;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        fragment.appendChild(link);
+      } else if (part) {
+        fragment.appendChild(document.createTextNode(part));
+      }
+    });
+    node.replaceChild(fragment, text);
   }
 
   function fileView(file) {
