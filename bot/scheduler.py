@@ -61,6 +61,27 @@ def warn_about_calendar(calendar: WorkCalendar, year: int) -> list[str]:
     return warnings
 
 
+class PerTickToDebug(logging.Filter):
+    """APScheduler's executor logs "Running job …" and "… executed successfully" at INFO on every tick: most of the
+    log, saying nothing. They become DEBUG lines, shown only when the log level asks for DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+PER_TICK_LOGGERS = ("apscheduler.executors.default",)
+
+
+def quiet_per_tick_lines() -> None:
+    for name in PER_TICK_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, PerTickToDebug) for f in target.filters):
+            target.addFilter(PerTickToDebug())
+
+
 class FollowUpScheduler:
     """Ticks only. Job functions take no arguments, so no personal data ever sits in the scheduler."""
 
@@ -80,6 +101,7 @@ class FollowUpScheduler:
         self.deadlines = rules.deadlines
         self.interval, self.digest_at, self.on_queued, self.batch = interval, digest_at, on_queued, batch
         self.scheduler = AsyncIOScheduler(timezone=self.deadlines.calendar.zone)
+        quiet_per_tick_lines()
         self.ticks = 0
         self.report = TickReport()  # totals since start, counted per committed batch
         self._ticking = asyncio.Lock()

@@ -106,7 +106,10 @@ async def _rate_solved(turn: Turn, ticket: Ticket, answer: str) -> None:
         alerted = await alert_reopened(turn, ticket, answer)
         await lifecycle.record(turn.uow, ticket, "leader_alerted", actor_person_id=None, now=turn.now,
                                note=f"officers={alerted}")  # fmt: skip
-        lead = turn.t("rate.reopened", number=ticket.number)
+        # Say exactly who heard: the unit's leader, else its officers; never "the leader" when there is none.
+        leaders = await turn.uow.officers.of_unit(ticket.unit_id, ("leader",)) if ticket.unit_id else []
+        told = "rate.reopened" if leaders else "rate.reopened_officers" if alerted else "rate.reopened_nobody"
+        lead = turn.t(told, number=ticket.number)
     engine.begin(turn, COMMENT_FORM, context={TICKET: ticket.id}, lead=lead)
 
 

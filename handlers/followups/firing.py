@@ -127,6 +127,35 @@ class Firing(Effects):
         leaders = await self.uow.officers.of_unit(unit_id, LEADER_ROLES)
         return leaders or await self.uow.officers.of_unit(unit_id)
 
+    async def leaders_above(
+        self, unit_id: int | None, *, besides: int | None = None
+    ) -> tuple[list[Officer], Unit | None]:
+        """Who leads: the unit's leaders, or — a unit without one (or whose only leader is `besides`, the officer
+        the escalation is about) — its parent's, and so on up the unit tree; and the unit they lead. Nobody and None
+        when no unit up the tree has one: then no message may say that a leader was told."""
+        seen: set[int] = set()
+        while unit_id is not None and unit_id not in seen:
+            seen.add(unit_id)
+            unit = await self.uow.units.get(unit_id)
+            if unit is None:
+                break
+            leaders = [o for o in await self.uow.officers.of_unit(unit_id, LEADER_ROLES) if o.id != besides]
+            if leaders:
+                return leaders, unit
+            unit_id = unit.parent_id
+        return [], None
+
+    def told(self, officers: Sequence[Officer], unit: Unit | None) -> Callable[[str], str]:
+        """Exactly who was told, for the message: "李科长（汉台区司法局）", or that nobody could be."""
+
+        def said(locale: str) -> str:
+            if not officers or unit is None:
+                return self.tr(locale, "followup.told_nobody")
+            names = self.tr(locale, "followup.names_sep").join(o.name for o in officers)
+            return self.tr(locale, "followup.told", names=names, unit=self.unit_name(locale, unit))
+
+        return said
+
     def ticket_params(self, ticket: Ticket) -> dict[str, Any]:
         return {"number": ticket.number, "kind": lambda locale: kind_label(self.tr, locale, ticket.kind)}
 
@@ -155,9 +184,19 @@ async def _claim_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -> 
     if ticket is None or not _unclaimed(ticket) or ticket.unit_id is None:
         return
     due = ticket.claim_due_at
-    sent = await f.to_officers(await f.leaders_of(ticket.unit_id), ticket, "followup.claim_escalation",
-                               due=lambda loc: f.when(loc, due), **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "escalated_to_leader", f"leaders={sent}")
+    leaders, led = await f.leaders_above(ticket.unit_id)
+    if led is not None and led.id != ticket.unit_id:  # the unit has no leader: its parent's leader hears instead
+        unit = await f.uow.units.get(ticket.unit_id)
+        sent = await f.to_officers(leaders, ticket, "followup.parent_escalation", due=lambda loc: f.when(loc, due),
+                                   unit=lambda loc: f.unit_name(loc, unit), **f.ticket_params(ticket))  # fmt: skip
+    else:
+        sent = await f.to_officers(leaders, ticket, "followup.claim_escalation",
+                                   due=lambda loc: f.when(loc, due), **f.ticket_params(ticket))  # fmt: skip
+    if not sent:  # nobody up the tree leads: the unit's officers hear that no leader could be told
+        officers = await f.uow.officers.of_unit(ticket.unit_id)
+        await f.to_officers(officers, ticket, "followup.claim_nobody", due=lambda loc: f.when(loc, due),
+                            **f.ticket_params(ticket))  # fmt: skip
+    await f.note(ticket, "escalated_to_leader", f"leaders={sent} unit={led.id if led else None}")
 
 
 async def _parent_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
@@ -168,10 +207,11 @@ async def _parent_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) ->
         await f.note(ticket, "escalated_to_parent", "no parent unit")
         return
     due = ticket.claim_due_at
-    sent = await f.to_officers(await f.leaders_of(unit.parent_id), ticket, "followup.parent_escalation",
+    leaders, led = await f.leaders_above(unit.parent_id)
+    sent = await f.to_officers(leaders, ticket, "followup.parent_escalation",
                                due=lambda loc: f.when(loc, due), unit=lambda loc: f.unit_name(loc, unit),
                                **f.ticket_params(ticket))  # fmt: skip
-    await f.note(ticket, "escalated_to_parent", f"unit={unit.parent_id} leaders={sent}")
+    await f.note(ticket, "escalated_to_parent", f"unit={led.id if led else None} leaders={sent}")
 
 
 async def _contact_check(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
@@ -183,7 +223,7 @@ async def _contact_check(f: Firing, row: FollowUp, ticket: Ticket | None) -> Non
         officer = await f.uow.officers.get(ticket.officer_id)
         recipients: Sequence[Officer] = [officer] if officer else []
     else:
-        recipients = await f.leaders_of(ticket.unit_id)
+        recipients = (await f.leaders_above(ticket.unit_id))[0] or await f.uow.officers.of_unit(ticket.unit_id or 0)
     sent = await f.to_officers(recipients, ticket, "followup.contact_overdue", due=lambda loc: f.when(loc, row.due_at),
                                **f.ticket_params(ticket))  # fmt: skip
     await f.note(ticket, "contact_overdue", f"officers={sent}")
@@ -208,11 +248,12 @@ async def _overdue_escalation(f: Firing, row: FollowUp, ticket: Ticket | None) -
     due = ticket.due_at
     params = {**f.ticket_params(ticket), "due": lambda loc: f.when(loc, due)}
     who = officer.name if officer else "—"
-    leaders = [o for o in await f.leaders_of(ticket.unit_id) if officer is None or o.id != officer.id]
+    leaders, led = await f.leaders_above(ticket.unit_id, besides=officer.id if officer else None)
     sent = await f.to_officers(leaders, ticket, "followup.overdue_leader", officer=who, **params)
-    if officer is not None:
-        await f.to_officers([officer], ticket, "followup.overdue_officer", **params)
-    await f.note(ticket, "overdue_escalated", f"leaders={sent}")
+    if officer is not None:  # the officer hears exactly who was told (never "the leader" when nobody was)
+        told = f.told(leaders if sent else [], led)
+        await f.to_officers([officer], ticket, "followup.overdue_officer_told", told=told, **params)
+    await f.note(ticket, "overdue_escalated", f"leaders={sent} unit={led.id if led else None}")
 
 
 async def _citizen_update(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:

@@ -14,7 +14,7 @@ ROUTES: Final = Routes(
     commands=(
         Command("guide", guide.command),
         Command("subscribe", subscriptions.command),
-        Command("unsubscribe", subscriptions.stop_all, listed=False),
+        Command("unsubscribe", subscriptions.stop_all),
         Command("broadcast", broadcasts.compose, Action.BROADCAST),
         Command("broadcasts", broadcasts.show_list, Action.BROADCAST),
     ),

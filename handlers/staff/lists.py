@@ -104,20 +104,46 @@ async def overview(turn: Turn, args: str = "") -> None:
         )
         turn.reply(Reply(text="\n".join(lines)))
         return
-    unit = await uow.units.get(actor.unit_id)
-    counts = await uow.tickets.status_counts(actor.unit_id)
-    lines = [turn.t("desk.overview.title", unit=unit_label(tr, locale, unit))]
-    for _, status, n in sorted(
-        counts, key=lambda c: lifecycle.STATUSES.index(c[1]) if c[1] in lifecycle.STATUSES else 99
+    # A leader's unit and every unit below it (a county bureau and its township offices): the unit tree.
+    tree = await uow.units.subtree(actor.unit_id)
+    ids = [u.id for u in tree]
+    counts = await uow.tickets.status_counts(among=ids)
+    lines = [turn.t("desk.overview.title", unit=unit_label(tr, locale, tree[0] if tree else None))]
+    summed: dict[str, int] = {}
+    in_tree: dict[int | None, dict[str, int]] = {}
+    for unit_id, status, n in counts:
+        summed[status] = summed.get(status, 0) + n
+        in_tree.setdefault(unit_id, {})[status] = n
+    for status, n in sorted(
+        summed.items(), key=lambda c: lifecycle.STATUSES.index(c[0]) if c[0] in lifecycle.STATUSES else 99
     ):
         lines.append(turn.t("desk.overview.status_line", status=status_label(tr, locale, status), count=n))
-    lines.append(turn.t("desk.overview.overdue", count=overdue.get(actor.unit_id, 0)))
-    tickets = await uow.tickets.of_unit(actor.unit_id, open_statuses)
-    names: dict[int, Officer] = {o.id: o for o in await uow.officers.of_unit(actor.unit_id)}
+    lines.append(turn.t("desk.overview.overdue", count=sum(overdue.get(u, 0) for u in ids)))
+    if len(tree) > 1:
+        lines.append(turn.t("desk.overview.tree", count=len(tree) - 1))
+        for unit in tree:
+            mine = in_tree.get(unit.id, {})
+            lines.append(
+                turn.t(
+                    "desk.overview.unit_line",
+                    unit=unit_label(tr, locale, unit),
+                    open=sum(n for s, n in mine.items() if s in open_statuses),
+                    unclaimed=sum(n for s, n in mine.items() if s in lifecycle.UNCLAIMED),
+                    overdue=overdue.get(unit.id, 0),
+                    total=sum(mine.values()),
+                )
+            )
+    tickets = await uow.tickets.of_units(ids, open_statuses)
+    names: dict[int, Officer] = {o.id: o for u in ids for o in await uow.officers.of_unit(u)}
+    units = {u.id: u for u in tree}
     rows: list[tuple[Button, ...]] = []
     for ticket in tickets[:SHOWN]:
         holder = names.get(ticket.officer_id) if ticket.officer_id else None
-        lines.append(_line(turn, ticket, holder.name if holder else turn.t("desk.card.unclaimed")))
+        line = _line(turn, ticket, holder.name if holder else turn.t("desk.card.unclaimed"))
+        if ticket.unit_id != actor.unit_id:  # a unit below: its own leader acts on it; here it is counted and named
+            lines.append(f"{line} · {unit_label(tr, locale, units.get(ticket.unit_id or 0))}")
+            continue
+        lines.append(line)
         rows.append(
             (
                 ticket_button(turn, "desk.btn.open", "view", ticket.id, number=ticket.number),

@@ -70,7 +70,7 @@ async def on_button(turn: Turn, pressed: Data) -> None:
 
 ROUTES: Final = Routes(
     commands=(
-        Command("join", joining.join, listed=False),
+        Command("join", joining.join, Action.JOIN),  # in /help of whoever may join; in no chat's menu
         Command("duty", lists.duty, Action.DUTY),
         Command("overview", lists.overview, Action.OVERVIEW),
         Command("invite", joining.invite, Action.INVITE),

@@ -97,12 +97,28 @@ class TicketRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def status_counts(self, unit_id: int | None = None) -> Sequence[tuple[int | None, str, int]]:
-        """(unit id, status, count) for one unit, or for every unit when `unit_id` is None."""
+    async def status_counts(
+        self, unit_id: int | None = None, *, among: Collection[int] | None = None
+    ) -> Sequence[tuple[int | None, str, int]]:
+        """(unit id, status, count) for one unit, for the units `among`, or for every unit when neither is given."""
         stmt = select(Ticket.unit_id, Ticket.status, func.count()).group_by(Ticket.unit_id, Ticket.status)
         if unit_id is not None:
             stmt = stmt.where(Ticket.unit_id == unit_id)
+        if among is not None:
+            stmt = stmt.where(Ticket.unit_id.in_(list(among)))
         return [(u, s, int(n)) for u, s, n in (await self.session.execute(stmt)).all()]
+
+    async def of_units(
+        self, unit_ids: Collection[int], statuses: Collection[str], limit: int = DUTY_LIMIT
+    ) -> Sequence[Ticket]:
+        """Open tickets of several units (a unit and those below it), the nearest deadline first."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.unit_id.in_(list(unit_ids)), Ticket.status.in_(list(statuses)))
+            .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.claim_due_at, Ticket.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def overdue_counts(self, now: datetime, statuses: Collection[str]) -> dict[int | None, int]:
         stmt = (

@@ -57,6 +57,14 @@ class UnitRepository:
         rows = (await self.session.execute(select(Unit).where(Unit.id.in_(list(ids))))).scalars().all()
         return {u.id: u for u in rows}
 
+    async def subtree(self, root_id: int) -> Sequence[Unit]:
+        """The unit and every unit below it (a county bureau and its township offices), the root first."""
+        tree = select(Unit.id.label("id")).where(Unit.id == root_id).cte("tree", recursive=True)
+        below = select(Unit.id).join(tree, Unit.parent_id == tree.c.id)
+        tree = tree.union(below)
+        stmt = select(Unit).where(Unit.id.in_(select(tree.c.id))).order_by(Unit.id != root_id, Unit.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def units_in(self, county: str | None) -> Sequence[Unit]:
         stmt = select(Unit).where(Unit.active.is_(True))
         stmt = stmt.where(Unit.county.is_(None) if county is None else Unit.county == county)
