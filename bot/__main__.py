@@ -1,5 +1,5 @@
 """Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`,
-`wechat menu [FILE]`, `keys rotate|status`."""
+`wechat menu [FILE]`, `keys rotate|status`, `report --from --to [--unit]` (the ledger as XLSX)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     wechat_actions = wechat.add_subparsers(dest="action", required=True)
     wechat_menu = wechat_actions.add_parser("menu", help="create the custom menu (default demo/wechat_menu.toml)")
     wechat_menu.add_argument("file", type=Path, nargs="?")
+    report = commands.add_parser("report", help="the ledger (台账) of a period as XLSX; the export is audited")
+    report.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+    report.add_argument("--unit", help="a unit code: that unit and the units under it (default: the whole city)")
+    report.add_argument("--county", help="a county code, e.g. hantai")
+    report.add_argument("--locale", default=None, choices=["zh_CN", "en"], help="the language of the workbook")
+    report.add_argument("--out", type=Path, help="the file to write (default ledger-FROM-TO.xlsx)")
     keys = commands.add_parser("keys", help="the secret that seals personal data")
     keys_actions = keys.add_subparsers(dest="action", required=True)
     rotate = keys_actions.add_parser("rotate", help="re-seal everything with SHISHI_SECRET_KEY, in batches, resumable")
@@ -161,6 +168,38 @@ async def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, date, datetime
+
+    from bot.app import open_database, rules_for
+    from bot.i18n import load_translator
+    from handlers.ledger.export import ExportError, export_for_operator
+    from handlers.ledger.period import PeriodError, between
+
+    rules = rules_for(settings)
+    try:
+        period = between(date.fromisoformat(args.first), date.fromisoformat(args.last), rules.zone)
+    except (ValueError, PeriodError) as error:
+        print(f"error: --from/--to: {error}", file=sys.stderr)
+        return 1
+    db = open_database(settings)
+    locale = args.locale or settings.default_locale
+    try:
+        data, report = await export_for_operator(
+            db, load_translator(settings.default_locale), rules, period, datetime.now(UTC),
+            unit_code=args.unit, county=args.county, locale=locale,
+        )  # fmt: skip
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    out = args.out or Path(f"ledger-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")
+    out.write_bytes(data)
+    print(f"{out}: {report.totals.tickets} tickets, {len(data):,} bytes")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -186,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "units":
         _upgrade(settings)
         return asyncio.run(_units(settings, args))
+    if command == "report":
+        _upgrade(settings)
+        return asyncio.run(_report(settings, args))
     if command == "keys":
         _upgrade(settings)
         return asyncio.run(_keys(settings, args))

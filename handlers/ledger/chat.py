@@ -13,11 +13,10 @@ from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Effects, Turn
 from handlers.conversation.words import unit_label
 from handlers.ledger import chart, passes
-from handlers.ledger.clusters import describe
 from handlers.ledger.period import Period, PeriodError, parse
 from handlers.ledger.report import Report, build
 from handlers.tickets.policy import Action, actor_for, allows
-from storage.models import ChartImage, Cluster
+from storage.models import ChartImage
 
 MEDIA: Final = "media:"  # Reply.photo of an image the desk made itself: the web chat shows /media/<name>
 CHART_KEPT: Final = timedelta(days=1)
@@ -186,12 +185,3 @@ async def export(turn: Turn, args: str = "") -> None:
 async def dashboard(turn: Turn, args: str = "") -> None:
     """`/dashboard`: a one-time login link, good for minutes; the session it opens is short."""
     await _send_link(turn, Action.DASHBOARD, passes.LOGIN, args, "ledger.dashboard.link")
-
-
-def cluster_words(fx: Effects) -> object:
-    """describe() for one reader, as the export writes clusters."""
-
-    def words(locale: str, cluster: Cluster) -> str:
-        return describe(fx, locale, cluster)
-
-    return words

@@ -5,7 +5,7 @@ masked (a masked phone, never a description). Built with XlsxWriter; every expor
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -14,12 +14,18 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from handlers.conversation.i18n import Translator
+from handlers.conversation.turn import Effects, Rules
 from handlers.conversation.words import category_label, kind_label, label, unit_label
-from handlers.ledger.report import Report
+from handlers.ledger.clusters import describe
+from handlers.ledger.period import Period
+from handlers.ledger.report import Report, build
+from handlers.tickets.policy import Actor, Role
 from handlers.tickets.rates import DEFINITIONS, RESOLVED, Rates, terms
-from storage.models import Ticket, Unit
+from storage.models import Cluster, Ticket, Unit
 from storage.repositories.ledger import Facet
-from storage.uow import UnitOfWork
+from storage.uow import Database, UnitOfWork
+
+Describe = Callable[[str, Cluster], str]  # what a cluster's tickets share, in a reader's words
 
 MAX_ROWS: Final = 50_000  # tickets listed per sheet; beyond, the sheet says how many more there are
 EXPORT_AUDIT: Final = "ledger_export"
@@ -284,7 +290,7 @@ def rates_sheet(book: Book) -> None:
         sheet.set_row(below + index, 32)
 
 
-def clusters_sheet(book: Book, describe: Any) -> None:
+def clusters_sheet(book: Book, describe: Describe) -> None:
     columns = (("kind", 12), ("what", 40), ("size", 8), ("first", 12), ("last", 12), ("joint", 17))
     sheet = book.sheet("clusters", columns, "ledger.xlsx.cluster")
     for row, (cluster, _) in enumerate(book.report.clusters, start=1):
@@ -300,7 +306,7 @@ def clusters_sheet(book: Book, describe: Any) -> None:
             book.write(sheet, row, column, value)
 
 
-async def workbook(uow: UnitOfWork, report: Report, tr: Translator, locale: str, describe: Any) -> bytes:
+async def workbook(uow: UnitOfWork, report: Report, tr: Translator, locale: str, describe: Describe) -> bytes:
     """The whole 台账 of a report, as XLSX bytes."""
     book = Book(tr, locale, report)
     units = report.unit_names
@@ -317,3 +323,37 @@ async def workbook(uow: UnitOfWork, report: Report, tr: Translator, locale: str,
     rates_sheet(book)
     clusters_sheet(book, describe)
     return book.close()
+
+
+class ExportError(ValueError):
+    pass
+
+
+async def export_for_operator(
+    db: Database,
+    tr: Translator,
+    rules: Rules,
+    period: Period,
+    now: datetime,
+    *,
+    unit_code: str | None = None,
+    county: str | None = None,
+    locale: str = "zh_CN",
+) -> tuple[bytes, Report]:
+    """The command line's export (`python -m bot report`): the whole city, or one unit's subtree, as the operator
+    of the server reads it; audited like every export (no person: the origin says "cli")."""
+    operator = Actor(person_id=None, officer_id=0, unit_id=None, role=Role.ADMIN)
+    async with db() as uow:
+        unit_id = None
+        if unit_code is not None:
+            unit = await uow.units.by_code(unit_code)
+            if unit is None:
+                raise ExportError(f"unknown unit {unit_code!r}; see `python -m bot units list`")
+            unit_id = unit.id
+        report = await build(uow, operator, period, now, county=county, unit_id=unit_id)
+        assert report is not None
+        effects = Effects(uow, tr, rules, now)
+        data = await workbook(uow, report, tr, locale, lambda loc, cluster: describe(effects, loc, cluster))
+        await uow.audit.add(None, EXPORT_AUDIT, None, now, origin="cli")
+        await uow.commit()
+    return data, report
