@@ -144,13 +144,14 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
 async def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_database
     from bot.channels.wechat.api import WeChatApi, WeChatError
-    from bot.channels.wechat.menu import MenuDataError, load_menu
+    from bot.channels.wechat.menu import MenuDataError, load_menu, oauth_link
 
     if not settings.wechat_app_id or settings.wechat_app_secret is None:
         print("error: set WECHAT_APP_ID and WECHAT_APP_SECRET", file=sys.stderr)
         return 1
     try:
-        menu = load_menu(args.file or settings.wechat_menu_file)
+        public = settings.shishi_public_url or f"http://{settings.http_host}:{settings.http_port}"
+        menu = load_menu(args.file or settings.wechat_menu_file, oauth_link(settings.wechat_app_id, public))
     except MenuDataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.wechat.api import WeChatApi, WeChatError
-from bot.channels.wechat.menu import MenuDataError, load_menu, menu_json
+from bot.channels.wechat.menu import MenuDataError, load_menu, menu_json, oauth_link
 from handlers.router import BUTTONS
 from storage.uow import Database
 from tests.channels.wechat.fake_api import APP_ID, APP_SECRET, FakeWeChat
@@ -43,7 +43,7 @@ async def test_without_stable_token_the_classic_token_is_used(database: Database
     wechat.stable_token_missing = True
     api = WeChatApi(database, wechat.base, APP_ID, APP_SECRET)
     try:
-        await api.create_menu(load_menu(None))
+        await api.create_menu(load_menu(None, oauth_link(APP_ID, "https://desk.example.gov.cn")))
         assert wechat.token_fetches == ["token"] and len(wechat.menus) == 1
     finally:
         await api.close()
@@ -94,7 +94,12 @@ async def test_menu_command_creates_the_demo_menu(tmp_path: Path, wechat: FakeWe
     out, err = await asyncio.wait_for(child.communicate(), 60)
     assert child.returncode == 0, err.decode()
     assert out.decode().strip().endswith("menu created: 3 buttons")
-    assert wechat.menus == [load_menu(None)]
+    assert wechat.menus == [load_menu(None, oauth_link(APP_ID, "http://127.0.0.1:1"))]
+    opened = [b["url"] for top in wechat.menus[0]["button"] for b in top.get("sub_button", []) if b.get("url")]
+    assert opened == [
+        f"https://open.weixin.qq.com/connect/oauth2/authorize?appid={APP_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2F"
+        "&response_type=code&scope=snsapi_base&state=wechat#wechat_redirect"
+    ]
     keys = [b.get("key") for top in wechat.menus[0]["button"] for b in [top, *top.get("sub_button", [])]]
     clicks = [k for k in keys if k]
     assert clicks and all(k.startswith("/") or k.split(":", 1)[0] in BUTTONS for k in clicks)
