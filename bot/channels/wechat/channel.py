@@ -19,10 +19,10 @@ from bot.channels.wechat.crypto import Forged, MessageCrypto, signature_ok
 from bot.channels.wechat.notices import load_notices
 from bot.channels.wechat.render import passive_text
 from bot.channels.wechat.transport import WeChatNoticeTransport, WeChatTransport
-from bot.sender import Transport
 from bot.channels.wechat.updates import CHANNEL, Received, receive
 from bot.channels.wechat.wire import Message, Unreadable, encrypted_reply, parse, text_reply
 from bot.config import Settings
+from bot.sender import Transport
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.turn import Clock, system_clock
