@@ -304,9 +304,16 @@ class WebChat(Channel):
         """The VAPID public key the page subscribes with, and the words of its bell."""
         if self.push_key is None:
             return self._refuse(request, 404, "webchat.push_refused")
+        chat_id, _ = self._session(request)
+        try:
+            async with asyncio.timeout(self.settings.request_deadline):
+                consented = await self.desk.has_consent(CHANNEL, chat_id)  # offered only after the privacy notice
+        except Exception as error:
+            _log_unavailable("web push offer unavailable", error)
+            return self._unavailable(request)
         locale = self._locale(request)
         words = {k: self.t(locale, f"webchat.push_{k}") for k in ("offer", "on", "refused")}
-        response = web.json_response({"key": self.push_key, **words})
+        response = web.json_response({"key": self.push_key, "consented": consented, **words})
         self._headers(response)
         return response
 

@@ -29,6 +29,10 @@
       if (!response.ok) return;
       words = await response.json();
     } catch (e) { return; }
+    if (!words.consented) { // offered once the privacy notice is agreed to: look again a little later
+      setTimeout(offer, 5000);
+      return;
+    }
     const bar = document.querySelector(".bar");
     if (!bar || Notification.permission === "denied") return;
     const bell = document.createElement("button");
