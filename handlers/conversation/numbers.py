@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-import cn2an
-
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, typed_text
 from handlers.conversation.messages import Button, Incoming, Request
 from handlers.conversation.turn import Turn
@@ -34,6 +32,8 @@ def _chinese(text: str) -> Decimal | None:
     chinese = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟"
     if not re.fullmatch(rf"[\d.{chinese}]+", text) or not re.search(f"[{chinese}]", text):
         return None
+    import cn2an  # on first use: importing it costs a few hundred milliseconds at start-up
+
     with warnings.catch_warnings():  # cn2an warns on what it cannot read; we refuse it instead
         warnings.simplefilter("ignore")
         try:
