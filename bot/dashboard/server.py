@@ -56,7 +56,7 @@ def _headers(response: web.StreamResponse) -> web.StreamResponse:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # a form posted from our page carries its real Origin
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

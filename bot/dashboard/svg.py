@@ -13,7 +13,7 @@ GREEN = "#198754"
 
 def bars(rows: Sequence[tuple[str, int, int, str, str]], title: str) -> str:
     """One pair of bars per row: (label, whole, part, whole's word, part's word); each row on its own scale."""
-    width, row_height, label_width = 640, 64, 170
+    width, row_height, label_width = 640, 64, 190
     height = row_height * len(rows) + 10
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
@@ -24,7 +24,12 @@ def bars(rows: Sequence[tuple[str, int, int, str, str]], title: str) -> str:
         top = index * row_height + 6
         biggest = max(whole, part, 1)
         w, p = span * whole / biggest, span * part / biggest
-        parts.append(f'<text x="0" y="{top + 30}" class="label">{escape(name)}</text>')
+        parts.append(
+            f'<text x="0" y="{top + 30}" class="label" textLength="{label_width - 12}" '
+            f'lengthAdjust="spacingAndGlyphs">{escape(name)}</text>'
+            if len(name) > 16
+            else f'<text x="0" y="{top + 30}" class="label">{escape(name)}</text>'
+        )
         parts.append(f'<rect x="{label_width}" y="{top}" width="{max(w, 2):.1f}" height="24" rx="4" fill="{LIGHT}"/>')
         parts.append(
             f'<rect x="{label_width}" y="{top + 28}" width="{max(p, 2):.1f}" height="24" rx="4" fill="{DARK}"/>'

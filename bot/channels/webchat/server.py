@@ -31,6 +31,7 @@ from handlers.conversation.messages import Attachment, Contact, Incoming, Locati
 from handlers.conversation.turn import Clock, system_clock
 from handlers.delivery import Delivery, NotNow, Outcome, Sent
 from handlers.desk import Desk
+from handlers.ledger.chat import MEDIA
 from storage.repositories.webchat import due_transcript, message_for
 from storage.uow import Database
 
@@ -670,6 +671,8 @@ def _with_files(message: dict[str, Any]) -> dict[str, Any]:
     photo = message.pop("photo", None)
     if isinstance(photo, str) and photo.startswith(f"{CHANNEL}:"):
         message["file"] = {"kind": "photo", "url": f"/api/file/{message['id']}"}
+    elif isinstance(photo, str) and photo.startswith(MEDIA):  # a chart the desk drew for this chat (/ledger, #17)
+        message["file"] = {"kind": "photo", "url": f"/media/{photo.removeprefix(MEDIA)}"}
     return message
 
 

@@ -117,10 +117,6 @@
     const li = bubble("bot", message.text);
     li.dataset.id = message.id;
     if (message.file) li.firstChild.appendChild(fileView(message.file));
-    if (typeof message.photo === "string" && message.photo.startsWith("media:")) {
-      // A chart the desk drew for this chat (/ledger, #17), served at /media/<name> to this chat only.
-      li.firstChild.appendChild(fileView({ kind: "photo", url: "/media/" + encodeURIComponent(message.photo.slice(6)) }));
-    }
     linkDesk(li.firstChild);
     if (message.locale) loadUi(); // the chat's language changed: the page's own words follow
     if (asks) {
