@@ -253,7 +253,8 @@ def _word(outcome: Outcome) -> str:
 
 def note(row: OutboxMessage, now: datetime, outcome: str) -> None:
     """One attempt on the row: which rung, which chat's channel, what came of it, when."""
-    entry = {"rung": row.rung or CHAT, "channel": row.channel, "outcome": outcome, "at": now.isoformat()}
+    entry = {"rung": row.rung or CHAT, "channel": row.channel, "to": row.recipient, "outcome": outcome,
+             "at": now.isoformat()}  # fmt: skip
     row.ladder = [*(row.ladder or []), entry]  # a new list: the JSON column is written again
 
 
@@ -263,7 +264,14 @@ def facts_of(uow: UnitOfWork, row: OutboxMessage) -> dict[str, str]:
 
 
 async def climb(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder: Ladder) -> None:
-    """The rung the row was on did not deliver it: the next rung that can, or the wait for their next message."""
+    """The rung the row was on did not deliver it: another chat of theirs that can deliver now, the next rung that
+    can, or the wait for their next message."""
+    if row.rung == CHAT and row.person_id is not None:
+        other = await _chat_now(uow, row, now)
+        if other is not None:
+            row.channel, row.recipient = other
+            row.status, row.not_before, row.attempts, row.parts_sent, row.last_error = "pending", now, 0, 0, None
+            return
     start = RUNGS.index(row.rung) + 1 if row.rung in RUNGS else 1
     for rung in RUNGS[start:-1]:
         due = await _due_on(uow, row, rung, now, ladder)
@@ -273,6 +281,19 @@ async def climb(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder: Ladd
             return
     row.rung, row.status = WAIT, "waiting"
     await _call_task(uow, row, now, ladder)
+
+
+async def _chat_now(uow: UnitOfWork, row: OutboxMessage, now: datetime) -> tuple[str, str] | None:
+    """Another chat of the person (linked chats) that can deliver now and was not tried for this row: Telegram, a
+    WeChat chat within its window, a web chat page that is open — the most recently used first."""
+    assert row.person_id is not None
+    tried = {(a.get("channel"), a.get("to")) for a in row.ladder or [] if a.get("rung") == CHAT}
+    for way in await uow.reach.ways(row.person_id, now):
+        if not way.reachable or (way.channel, way.external_id) in tried:
+            continue
+        if way.channel == "telegram" or way.window_until is not None or way.present:
+            return way.channel, way.external_id
+    return None
 
 
 async def _due_on(uow: UnitOfWork, row: OutboxMessage, rung: str, now: datetime, ladder: Ladder) -> datetime | None:

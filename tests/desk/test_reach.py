@@ -337,6 +337,15 @@ async def test_two_chats_linked_are_one_person_with_one_ticket_list(reach: Reach
     await driver.press(officer, f"t:claim:{telegram_ticket.id}")
     accepted = (await rows_for(driver, "accepted"))[before:]
     assert [(r.channel, r.recipient) for r in accepted] == [("telegram", telegram.chat_id)]
+    # The web page was used last but is closed: the same message goes to the other chat that can deliver now, once.
+    reach.clock.advance(minutes=2)
+    await driver.say(web, "/menu")
+    await driver.press(officer, f"t:msg:{telegram_ticket.id}")
+    await driver.say(officer, "请明天上午带上协议原件")
+    await reach.drain()
+    (message,) = await rows_for(driver, "message")
+    assert (message.channel, message.recipient, message.status) == ("telegram", telegram.chat_id, "pending")
+    assert tried(message) == [("chat", "notnow: page_closed")] and reach.push.pushes == []
     # "This isn't me": the telegram chat undoes it, each side gets back what it brought.
     notme = next(b for b in buttons(told) if b.startswith("link:notme:"))
     separated = await driver.press(telegram, notme)
