@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     telegram_api_base: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
-    telegram_rate_per_second: float = 30.0
+    telegram_rate_per_second: float = 30.0  # the bot's whole send ceiling, shared by its processes
+    shishi_processes: int = 1  # processes sharing the database (deploy/): each sends at its share of the ceiling
     telegram_user_rate: float = 1.0  # updates per second per Telegram user, sustained; more gets one polite notice
     telegram_user_burst: int = 20
     telegram_poll_timeout: int = 25  # seconds a getUpdates long poll may wait

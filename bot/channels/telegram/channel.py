@@ -93,7 +93,7 @@ class TelegramChannel(Channel):
             self.bot,
             self.signer,
             self.request_hint,
-            rate=settings.telegram_rate_per_second,
+            rate=settings.telegram_rate_per_second / max(settings.shishi_processes, 1),  # Telegram counts the bot
             wake=self._wake_sender,
             files=settings.shishi_data_dir / "uploads",
             images=self._image,
