@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +21,7 @@ from storage.uow import Database, UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_UPDATE_KEY = 128
+Record = Callable[[UnitOfWork, datetime], Awaitable[None]]
 SEEN_GRAIN = timedelta(minutes=1)  # "last seen" picks a person's most recent chat; a minute is fine enough
 
 
@@ -57,10 +58,12 @@ class Desk:
         self.rules = rules
         self.clock = clock
 
-    async def handle(self, incoming: Incoming, *, send_now: bool = False) -> Handled:
-        """Raises only when the database itself fails, so the platform delivers the update again."""
+    async def handle(self, incoming: Incoming, *, send_now: bool = False, record: Record | None = None) -> Handled:
+        """Raises only when the database itself fails, so the platform delivers the update again. `record` writes
+        what the platform said beside the message (WeChat: the customer-service window it opens) in the turn's own
+        transaction."""
         try:
-            return await self._handle(incoming, send_now)
+            return await self._handle(incoming, send_now, record)
         except Exception as error:
             if not await self.db.ping():
                 raise
@@ -68,11 +71,13 @@ class Desk:
             log.exception("turn failed on %s update (%s)", incoming.channel, type(error).__name__)
             return await self._apologise(incoming)
 
-    async def _handle(self, incoming: Incoming, send_now: bool) -> Handled:
+    async def _handle(self, incoming: Incoming, send_now: bool, record: Record | None) -> Handled:
         now = self.clock()
         async with self.db() as uow:
             if not await uow.inbox.record(incoming.channel, incoming.update_key[:MAX_UPDATE_KEY], now):
                 return Handled(duplicate=True)
+            if record is not None:
+                await record(uow, now)
             found = await uow.people.who(
                 incoming.channel, incoming.chat_id, unsent_below=PRIORITY_REPLY + 1 if send_now else None
             )

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from aiohttp import web
 
@@ -26,10 +27,10 @@ from bot.sender import Transport
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Outcome, Sent, chat_gone, settle
-from handlers.desk import Desk, Handled
+from handlers.delivery import Sent, chat_gone, settle
+from handlers.desk import Desk, Handled, Record
 from storage.repositories.wechat import WeChatRepository
-from storage.uow import Database
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -267,17 +268,16 @@ class WeChatChannel(Channel):
                 if not waiter.answer.done():
                     waiter.answer.set_result(web.Response(status=503))
             return
-        self._finish(key, turn, handled)
+        self._finish(key, turn, handled, received)
 
     async def _handle(self, received: Received) -> Handled | None:
         if received.incoming is None:
             await self._record_only(received)
             return None
-        await self._open_window(received)
         incoming = await self._with_choice(received.incoming)
-        return await self.desk.handle(incoming, send_now=self.send_now is not None)
+        return await self.desk.handle(incoming, send_now=self.send_now is not None, record=self._window(received))
 
-    def _finish(self, key: str, turn: _Turn, handled: Handled | None) -> None:
+    def _finish(self, key: str, turn: _Turn, handled: Handled | None, received: Received) -> None:
         now = asyncio.get_running_loop().time()
         live = [w for w in turn.waiters if not w.answer.done() and now - w.arrived <= self.budget and w.listening]
         text = None
@@ -288,45 +288,46 @@ class WeChatChannel(Channel):
             live[-1].answer.set_result(turn.handed)  # the newest: WeChat still listens there
             turn.passive = text
             self.passive_answers += 1
-            assert handled is not None
-            self._settle([(d.id, Sent("passive")) for d in handled.taken])
         elif handled is not None and handled.taken:
             self.deferred_answers += 1
-            if self.send_now is not None:
-                self.send_now(handled.taken)
         for waiter in turn.waiters:
             if not waiter.answer.done():
                 waiter.answer.set_result(self._success())
         turn.finished = True
         asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
         if handled is not None:
-            for callback in self.on_handled:
-                callback(handled)
+            task = asyncio.create_task(self._after(received, handled, passive=text is not None), name="wechat-after")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
-    def _settle(self, outcomes: list[tuple[int, Outcome]]) -> None:
-        async def record() -> None:
-            for attempt in range(5):
-                try:
-                    await settle(self.db, outcomes, self.clock)
-                    return
-                except Exception as error:
-                    log.warning("wechat: recording passive answers failed (%s)", type(error).__name__)
-                    await asyncio.sleep(0.5 * 2**attempt)
-
-        task = asyncio.create_task(record(), name="wechat-settle")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    async def _after(self, received: Received, handled: Handled, *, passive: bool) -> None:
+        """After the answer, off WeChat's five seconds: the passive answer is recorded as sent; the deferred
+        replies go by the customer-service API."""
+        for attempt in range(5 if passive else 0):
+            try:
+                await settle(self.db, [(d.id, Sent("passive")) for d in handled.taken], self.clock)
+                break
+            except Exception as error:
+                log.warning("wechat: recording passive answers failed (%s)", type(error).__name__)
+                await asyncio.sleep(0.5 * 2**attempt)
+        if not passive and handled.taken and self.send_now is not None:
+            self.send_now(handled.taken)
+        for callback in self.on_handled:
+            callback(handled)
 
     # ---- around the turn: the window it opens, the choice a typed number names, what events record
 
-    async def _open_window(self, received: Received) -> None:
-        """Before the turn: the follower wrote, so their window opens (the turn releases what waited for them)."""
+    def _window(self, received: Received) -> Record | None:
+        """The follower wrote (a message, a click, a follow, a scan): their window opens again, in the turn's own
+        transaction (so nothing sent after the answer can find it closed)."""
         if received.window is None:
-            return
+            return None
         sends, seconds = received.window
-        async with self.db() as uow:
-            await WeChatRepository(uow.session, self.dialect).open_window(received.openid, sends, seconds, self.clock())
-            await uow.commit()
+
+        async def opened(uow: UnitOfWork, now: datetime) -> None:
+            await WeChatRepository(uow.session, self.dialect).open_window(received.openid, sends, seconds, now)
+
+        return opened
 
     async def _with_choice(self, incoming: Incoming) -> Incoming:
         """A typed number or an option's words become the choice among those the follower was last shown."""
