@@ -18,6 +18,7 @@ from storage.models import Ticket
 from tests.channels.wechat.conftest import Rig, RigFactory
 from tests.channels.wechat.fake_api import FakeWeChat, Follower, Raw
 from tests.channels.wechat.test_window import close_window
+from tests.channels.wechat.walk import numbered
 from tests.support.webchat_client import WebChatClient
 
 TEMPLATE = "TPL_ticket_update_0002"
@@ -153,3 +154,28 @@ async def test_the_web_chat_opened_from_the_menu_is_the_same_person(
             await other.close()
     finally:
         await page.close()
+
+
+async def test_an_officer_works_from_wechat_by_numbered_replies(
+    rig_factory: RigFactory, tmp_path: Path, wechat: FakeWeChat, t: Translator
+) -> None:
+    rig = await a_rig(rig_factory, tmp_path)
+    citizen, ticket = await follower_with_ticket(rig)
+    officer = rig.follower()
+    joined = await officer.act(lambda: officer.text(f"/join {invite(rig)} 张三"))
+    async with rig.db.reading() as uow:
+        officer_identity = await uow.people.identity("wechat", officer.openid)
+        assert officer_identity is not None
+        assert await uow.officers.of_person(officer_identity.person_id) is not None  # /join worked on WeChat
+    assert joined
+    duty = "\n\n".join(await officer.act(lambda: officer.text("/duty")))
+    menu = numbered(duty, t("zh_CN", "text_menu.numbers"))
+    claim = menu.get(t("zh_CN", "desk.btn.claim"))
+    assert ticket.number in duty and claim is not None, duty
+    answer = "\n\n".join(await officer.act(lambda: officer.text(str(claim))))
+    assert t("zh_CN", "desk.claim.won", number=ticket.number) in answer
+    async with rig.db.reading() as uow:
+        claimed = await uow.tickets.get(ticket.id)
+        assert claimed is not None and claimed.status == "claimed" and claimed.officer_id is not None
+    # The citizen hears of it on WeChat, within their window: a customer-service message.
+    await wechat.wait_until(lambda: any(ticket.number in c.text for c in wechat.customs_to(citizen.openid)), 15)
