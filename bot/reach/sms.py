@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.sender import Started
+from handlers.citizen.sms import CODE_KIND
 from handlers.conversation.quiet import citizen_not_before
 from handlers.conversation.turn import Clock, system_clock
 from handlers.delivery import SMS, Delivery, Failed, Ladder, NotNow, Outcome, RetryAfter, Sent
@@ -20,7 +21,6 @@ from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
-CODE_KIND = "code"  # a one-time code confirming a phone (handlers/citizen/sms.py)
 CODES_PER_DAY = 5  # codes one person may ask for a day: an SMS costs money and can be used to annoy someone
 
 
