@@ -76,23 +76,20 @@ class Rates:
     @classmethod
     def of(cls, rows: Iterable[FactRow]) -> Rates:
         """Summed over groups of the ledger; withdrawn tickets are left out."""
-        sums = [0] * 9
+        tickets = responded = resolved = due = rated = satisfied = yes = partly = solved = 0
         for row in rows:
             if row.status in LEFT_OUT:
                 continue
-            values = (
-                row.tickets,
-                row.responded,
-                row.resolved_in_time,
-                row.due,
-                row.rated,
-                row.satisfied,
-                row.solved_yes,
-                row.solved_partly,
-                row.solved_rated,
-            )
-            sums = [a + b for a, b in zip(sums, values, strict=True)]
-        return cls(*sums)
+            tickets += row.tickets
+            responded += row.responded
+            resolved += row.resolved_in_time
+            due += row.due
+            rated += row.rated
+            satisfied += row.satisfied
+            yes += row.solved_yes
+            partly += row.solved_partly
+            solved += row.solved_rated
+        return cls(tickets, responded, resolved, due, rated, satisfied, yes, partly, solved)
 
 
 async def three_rates(uow: UnitOfWork, start: datetime, end: datetime, now: datetime | None = None) -> Rates:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, and_, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import Float, Integer, Numeric, and_, case, cast, delete, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -202,22 +202,32 @@ class LedgerRepository:
 
     # ---- the ledger
 
+    async def _tune(self) -> None:
+        """For this transaction only (PostgreSQL): room to group a year of a city's tickets in memory rather than
+        in sorted runs on disk, and no JIT compilation, which costs more than it saves on a few aggregates."""
+        if self.dialect == "postgresql":
+            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await self.session.execute(text("SET LOCAL jit = off"))
+            # The planner cannot know how few groups a grouping by unit, kind, … or by week makes; it would sort a
+            # year of tickets to group them. Hashing them is several times faster.
+            await self.session.execute(text("SET LOCAL enable_sort = off"))
+            # And the grouping is CPU work on rows already in memory: worth sharing with parallel workers.
+            await self.session.execute(text("SET LOCAL parallel_setup_cost = 10"))
+            await self.session.execute(text("SET LOCAL parallel_tuple_cost = 0.001"))
+
     async def facts(self, where: Where, terms: Terms) -> list[FactRow]:
         """Every group of (unit, kind, category, county, status, outcome) of the tickets opened in the period, with
-        the conditions of the rates summed per group: one pass over the tickets."""
+        the conditions of the rates summed per group: one pass over the tickets, which on PostgreSQL reads only the
+        ledger's covering index (ix_tickets_ledger); then the relief amounts, from the relief tickets alone."""
 
         def total(condition: ColumnElement[bool]) -> Any:
-            return func.sum(case((condition, 1), else_=0))
+            return func.count().filter(condition)
 
-        relief = func.sum(case((Ticket.kind == "relief", self._relief_amount()), else_=None))
+        await self._tune()
+        key = (Ticket.unit_id, Ticket.kind, Ticket.category, Ticket.county, Ticket.status, Ticket.outcome)
         stmt = (
             select(
-                Ticket.unit_id,
-                Ticket.kind,
-                Ticket.category,
-                Ticket.county,
-                Ticket.status,
-                Ticket.outcome,
+                *key,
                 func.count(),
                 total(self.responded(terms)),
                 total(self.resolved_in_time(terms)),
@@ -228,29 +238,34 @@ class LedgerRepository:
                 total(Ticket.rating_solved == "yes"),
                 total(Ticket.rating_solved == "partly"),
                 func.count(Ticket.rating_solved),
-                relief,
             )
             .where(*self._where(where))
-            .group_by(Ticket.unit_id, Ticket.kind, Ticket.category, Ticket.county, Ticket.status, Ticket.outcome)
+            .group_by(*key)
         )
-        rows = (await self.session.execute(stmt)).all()
-        facts = []
-        for r in rows:
+        facts: dict[tuple[Any, ...], FactRow] = {}
+        for r in (await self.session.execute(stmt)).all():
             tickets, responded, in_time, due, overdue, rated, satisfied, yes, partly, solved = (
                 int(v or 0) for v in r[6:16]
             )
-            facts.append(
-                FactRow(
-                    r[0], r[1], r[2], r[3], r[4], r[5], tickets, responded, in_time, due, overdue, rated, satisfied,
-                    yes, partly, solved, Decimal(r[16] or 0),
-                )
+            facts[tuple(r[:6])] = FactRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], tickets, responded, in_time, due, overdue, rated, satisfied,
+                yes, partly, solved, Decimal(0),
             )  # fmt: skip
-        return facts
+        relief = (
+            select(*key, func.sum(self._relief_amount()))
+            .where(*self._where(where), Ticket.kind == "relief", Ticket.outcome == "relief_granted")
+            .group_by(*key)
+        )
+        for r in (await self.session.execute(relief)).all():
+            if tuple(r[:6]) in facts:
+                facts[tuple(r[:6])].relief = Decimal(r[6] or 0)
+        return list(facts.values())
 
     def _week(self, week0: datetime) -> Any:
         if self.dialect == "postgresql":
-            seconds = func.extract("epoch", Ticket.created_at) - literal(week0.timestamp())
-            return cast(func.floor(seconds / WEEK_SECONDS), Integer)
+            # date_part is double precision (EXTRACT is numeric since PostgreSQL 14: several times slower per row)
+            seconds = func.date_part("epoch", Ticket.created_at) - literal(week0.timestamp(), Float)
+            return cast(func.floor(seconds / literal(float(WEEK_SECONDS), Float)), Integer)
         origin = week0.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         days = func.julianday(Ticket.created_at) - func.julianday(literal(origin))
         return cast(days / 7, Integer)
@@ -264,16 +279,16 @@ class LedgerRepository:
             select(
                 week,
                 func.count(),
-                func.sum(case((self.responded(terms), 1), else_=0)),
-                func.sum(case((Ticket.status.in_(sorted(terms.resolved)), 1), else_=0)),
+                func.count().filter(self.responded(terms)),
+                func.count().filter(Ticket.status.in_(sorted(terms.resolved))),
                 func.count(Ticket.rating_treatment),
-                func.sum(case((self.satisfied(terms), 1), else_=0)),
+                func.count().filter(self.satisfied(terms)),
             )
             .where(counted, *self._where(where))
             .group_by(week)
-            .order_by(week)
         )
-        return [WeekRow(int(w), *(int(v or 0) for v in rest)) for w, *rest in (await self.session.execute(stmt)).all()]
+        rows = [WeekRow(int(w), *(int(v or 0) for v in rest)) for w, *rest in (await self.session.execute(stmt)).all()]
+        return sorted(rows, key=lambda row: row.week)  # here, not in SQL: a sort there would stop it hashing
 
     async def overdue_now(self, where: Where, terms: Terms) -> dict[int | None, int]:
         """Open tickets past their term at this moment, per unit, whenever they were opened."""

@@ -130,7 +130,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cluster_members_unit_id'), ['unit_id'], unique=False)
 
 
+    # The ledger's pass over a year of tickets: a covering index (PostgreSQL reads it alone), and the granted relief.
+    relief = sa.text("kind = 'relief' AND outcome = 'relief_granted'")
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_ledger', ['created_at'], unique=False, postgresql_include=[
+            'unit_id', 'kind', 'category', 'county', 'status', 'outcome', 'claim_due_at', 'claimed_at', 'due_at',
+            'resolved_at', 'rating_treatment', 'rating_solved'])
+        batch_op.create_index('ix_tickets_relief', ['created_at'], unique=False, postgresql_where=relief,
+                              sqlite_where=relief)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_relief')
+        batch_op.drop_index('ix_tickets_ledger')
     with op.batch_alter_table('cluster_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cluster_members_unit_id'))
         batch_op.drop_index(batch_op.f('ix_cluster_members_ticket_id'))
