@@ -40,11 +40,19 @@ def load_or_create_vapid(data_dir: Path, key_file: Path | None = None) -> Vapid0
     path.parent.mkdir(parents=True, exist_ok=True)
     vapid = Vapid02()
     vapid.generate_keys()
-    pem = vapid.private_pem()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under another name, then linked into place: several processes starting on one data directory
+    # agree on the first key made, and none reads half a file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    log.info("web push: VAPID keys made in %s", path)
+        handle.write(vapid.private_pem())
+    try:
+        os.link(draft, path)
+        log.info("web push: VAPID keys made in %s", path)
+    except FileExistsError:
+        vapid = Vapid02.from_file(str(path))
+    finally:
+        draft.unlink(missing_ok=True)
     return vapid
 
 
