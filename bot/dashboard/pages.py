@@ -303,7 +303,7 @@ def charts(page: Page, report: Report) -> str:
         [w[0] for w in report.trend],
         [
             (t("ledger.bar.received"), [w[1] for w in report.trend]),
-            (t("ledger.bar.resolved"), [w[3] for w in report.trend]),
+            (t("ledger.bar.resolved"), [w[2] for w in report.trend]),
         ],
         t("ledger.chart.trend"),
     )

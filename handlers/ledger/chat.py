@@ -118,7 +118,7 @@ def chart_data(fx: Effects, locale: str, report: Report) -> chart.ChartData:
         trend_labels=[w[0] for w in report.trend],
         trend_series=[
             (tr(locale, "ledger.bar.received"), [w[1] for w in report.trend]),
-            (tr(locale, "ledger.bar.resolved"), [w[3] for w in report.trend]),
+            (tr(locale, "ledger.bar.resolved"), [w[2] for w in report.trend]),
         ],
         empty="—",
     )

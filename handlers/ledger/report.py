@@ -85,7 +85,7 @@ class Report:
     by_category: list[tuple[str, str, int]] = field(default_factory=list)
     by_county: list[tuple[str | None, int]] = field(default_factory=list)
     units: list[UnitRow] = field(default_factory=list)
-    trend: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)  # label, opened, responded, …
+    trend: list[tuple[str, int, int]] = field(default_factory=list)  # (the week's Monday, opened, resolved now)
     overdue: int = 0
     overdue_tickets: Sequence[Ticket] = ()
     measures: list[MeasureLine] = field(default_factory=list)
@@ -185,8 +185,7 @@ async def build(
     weeks = {w.week: w for w in await uow.ledger.trend(where, t, period.week0)}
     for week in range(period.weeks()):
         w = weeks.get(week)
-        values = (w.opened, w.responded, w.resolved, w.rated, w.satisfied) if w else (0, 0, 0, 0, 0)
-        report.trend.append((period.week_label(week), *values))
+        report.trend.append((period.week_label(week), w.opened if w else 0, w.resolved if w else 0))
     report.clusters = await uow.ledger.clusters.visible(reads, now - timedelta(days=CLUSTER_SINCE_DAYS))
     return report
 

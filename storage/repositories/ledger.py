@@ -100,10 +100,7 @@ class FactRow:
 class WeekRow:
     week: int  # 0 for the week the period starts in
     opened: int
-    responded: int
     resolved: int
-    rated: int
-    satisfied: int
 
 
 @dataclass
@@ -271,23 +268,15 @@ class LedgerRepository:
         return cast(days / 7, Integer)
 
     async def trend(self, where: Where, terms: Terms, week0: datetime) -> list[WeekRow]:
-        """Week by week (weeks starting at `week0`, a local Monday midnight): opened, responded in time, resolved,
-        rated and satisfied, of the tickets opened in each week."""
+        """Week by week (weeks starting at `week0`, a local Monday midnight): the tickets opened in each week, and how
+        many of them are resolved now (the withdrawn left out, as in the rates)."""
         week = self._week(week0).label("week")
-        counted = self.counted(terms)
         stmt = (
-            select(
-                week,
-                func.count(),
-                func.count().filter(self.responded(terms)),
-                func.count().filter(Ticket.status.in_(sorted(terms.resolved))),
-                func.count(Ticket.rating_treatment),
-                func.count().filter(self.satisfied(terms)),
-            )
-            .where(counted, *self._where(where))
+            select(week, func.count(), func.count().filter(Ticket.status.in_(sorted(terms.resolved))))
+            .where(self.counted(terms), *self._where(where))
             .group_by(week)
         )
-        rows = [WeekRow(int(w), *(int(v or 0) for v in rest)) for w, *rest in (await self.session.execute(stmt)).all()]
+        rows = [WeekRow(int(w), int(n), int(r or 0)) for w, n, r in (await self.session.execute(stmt)).all()]
         return sorted(rows, key=lambda row: row.week)  # here, not in SQL: a sort there would stop it hashing
 
     async def overdue_now(self, where: Where, terms: Terms) -> dict[int | None, int]:

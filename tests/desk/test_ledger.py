@@ -115,7 +115,7 @@ async def test_the_city_ledger_matches_the_plan(driver: DeskDriver, world: World
     weeks = Counter((p.created.astimezone(ZONE).date() - (FIRST - timedelta(days=FIRST.weekday()))).days // 7
                     for p in counted)  # fmt: skip
     assert [row[1] for row in report.trend] == [weeks.get(w, 0) for w in range(len(report.trend))]
-    assert [row[3] for row in report.trend] == [
+    assert [row[2] for row in report.trend] == [
         sum(1 for p in counted if p.status in ("resolved", "closed") and
             (p.created.astimezone(ZONE).date() - (FIRST - timedelta(days=FIRST.weekday()))).days // 7 == w)
         for w in range(len(report.trend))
