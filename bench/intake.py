@@ -35,9 +35,9 @@ from pathlib import Path
 from bot.i18n import load_translator
 from handlers.conversation.i18n import Translator
 from handlers.conversation.inputs import Media, Phone
+from handlers.conversation.interview import Interview, Step
 from handlers.interviews.dispute import DISPUTE
 from tests.channels.telegram.fake_api import TOKEN, FakeBotAPI, FakeUser, Sent
-from tests.channels.telegram.walk import which_step
 from tests.support.processes import ROOT, BotProcess
 
 PG_ADMIN_URL = os.environ.get("SHISHI_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -145,6 +145,13 @@ class Citizen:
             else:
                 reply = await self.press(reply, _choices(holder, t)[0])
         raise RuntimeError("the interview did not end")
+
+
+def which_step(interview: Interview, t: Translator, locale: str, reply: list[Sent]) -> Step | None:
+    """The step whose question the reply asks (the last one named, when a reply holds more than one)."""
+    text = "\n".join(m.text for m in reply)
+    found = [s for s in interview.steps if isinstance(s.ask, str) and t(locale, s.ask) in text]
+    return found[-1] if found else None
 
 
 def _choices(message: Sent, t: Translator) -> list[str]:

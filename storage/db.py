@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -85,6 +85,13 @@ class WriteGate:
     async def __aexit__(self, *exc: object) -> None:
         if self._lock is not None:
             self._lock.release()
+
+
+def fixed(value: str) -> Any:
+    """A constant written into the statement instead of bound as a parameter. PostgreSQL plans a prepared statement
+    once for any parameters after its fifth run; a status it can see there lets it seek the few unsent rows, where a
+    bound one had it read every row of a chat (an officer's 144 000 sent alerts: 1.1 s a turn, issue #18)."""
+    return literal(value, literal_execute=True)
 
 
 def insert_for(dialect: str, table: Any) -> Any:

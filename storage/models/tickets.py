@@ -71,6 +71,12 @@ class TicketCounter(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # An officer's and a unit's tickets are asked for by status (the duty list, the unclaimed, the digest): over years
+    # most are closed, so the status is part of the seek (issue #18).
+    __table_args__ = (
+        Index("ix_tickets_officer_status", "officer_id", "status"),
+        Index("ix_tickets_unit_status", "unit_id", "status"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -80,8 +86,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     summary: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     phone_sealed: Mapped[str | None] = mapped_column(Text)

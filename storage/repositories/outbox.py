@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.crypto import FieldCipher
+from storage.db import fixed
 from storage.models import OutboxMessage
 
 UNCERTAIN = "uncertain: in flight when its sender stopped; not sent again (at most once)"
@@ -56,11 +57,11 @@ class OutboxRepository:
         "chat" rung the rows of one channel; on a later rung of the delivery ladder (a web push, an SMS) the rows on
         that rung, whatever chat they were for."""
         due = and_(
-            OutboxMessage.rung == rung,
+            OutboxMessage.rung == fixed(rung),
             OutboxMessage.not_before <= now,
             or_(
-                OutboxMessage.status == "pending",
-                and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+                OutboxMessage.status == fixed("pending"),
+                and_(OutboxMessage.status == fixed("sending"), OutboxMessage.lease_until < now),
             ),
         )
         if rung == "chat":
@@ -78,10 +79,10 @@ class OutboxRepository:
                 earlier.recipient == OutboxMessage.recipient,
                 earlier.id < OutboxMessage.id,
                 earlier.priority <= OutboxMessage.priority,
-                earlier.rung == "chat",
+                earlier.rung == fixed("chat"),
                 or_(
-                    and_(earlier.status == "pending", earlier.not_before > now),
-                    and_(earlier.status == "sending", earlier.lease_until >= now),
+                    and_(earlier.status == fixed("pending"), earlier.not_before > now),
+                    and_(earlier.status == fixed("sending"), earlier.lease_until >= now),
                 ),
             )
             .exists()

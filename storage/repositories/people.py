@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import fixed
 from storage.models import ChatIdentity, Officer, OutboxMessage, Person
 
 
@@ -38,9 +39,9 @@ class PeopleRepository:
             .where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.recipient == external_id,
-                OutboxMessage.status.in_(["pending", "sending"]),
+                OutboxMessage.status.in_([fixed("pending"), fixed("sending")]),
                 OutboxMessage.priority < unsent_below,
-                OutboxMessage.rung == "chat",
+                OutboxMessage.rung == fixed("chat"),
             )
             .exists()
             if unsent_below is not None
@@ -49,7 +50,7 @@ class PeopleRepository:
         waiting = (
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.status == "waiting",
+                OutboxMessage.status == fixed("waiting"),
                 or_(
                     OutboxMessage.person_id == ChatIdentity.person_id,
                     and_(OutboxMessage.channel == channel, OutboxMessage.recipient == external_id),
