@@ -15,7 +15,7 @@ from handlers.conversation.places import COUNTIES
 from handlers.conversation.words import category_label, kind_label, label, stamp, status_label, unit_label
 from handlers.ledger.chat import percent
 from handlers.ledger.export import county_name, figure_label, scope_line
-from handlers.ledger.report import Report
+from handlers.ledger.report import Report, measures_by
 from handlers.tickets.rates import DEFINITIONS, Rates
 from storage.models import Ticket, Unit
 from storage.repositories.ledger import Facet
@@ -274,8 +274,21 @@ def measures(page: Page, report: Report) -> str:
         f"<th>{escape(page.t(f'ledger.xlsx.measure.{h}'))}</th>"
         for h in ("measure", "county", "unit", "since", "views", "searches")
     )
+    counties = "".join(
+        f"<tr><th>{escape(county_name(tr, locale, county))}</th>"
+        f"<td>{escape(page.t('ledger.desk.measure_count', count=n, asks=asks))}</td></tr>"
+        for county, n, asks in measures_by(report.measures, lambda m: m.county)
+    )
+    units = "".join(
+        f"<tr><th>{escape(unit_label(tr, locale, unit) if unit else '—')}</th>"
+        f"<td>{escape(page.t('ledger.desk.measure_count', count=n, asks=asks))}</td></tr>"
+        for unit, n, asks in measures_by(report.measures, lambda m: m.unit)
+    )
     return (
         f'<section class="card wide" id="measures"><h2>{escape(page.t("ledger.sheet.measures"))}</h2>'
+        f'<div class="grid two"><div id="measures-by-county"><h3>{escape(page.t("ledger.desk.by.county"))}</h3>'
+        f'<table class="figures">{counties}</table></div><div id="measures-by-unit">'
+        f'<h3>{escape(page.t("ledger.desk.measures_by_unit"))}</h3><table class="figures">{units}</table></div></div>'
         f'<div class="scroll"><table class="data"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table></div>'
         f"</section>"
     )

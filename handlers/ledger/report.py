@@ -97,6 +97,15 @@ class Report:
         return next(b for b in self.batches if b.name == name)
 
 
+def measures_by(lines: Iterable[MeasureLine], key: Callable[[MeasureLine], K]) -> list[tuple[K, int, int]]:
+    """Convenience measures counted by county or by unit: (key, measures, times asked for), most asked first."""
+    counted: dict[K, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        counted[key(line)][0] += 1
+        counted[key(line)][1] += line.asks
+    return sorted(((k, n, asks) for k, (n, asks) in counted.items()), key=lambda item: (-item[2], -item[1]))
+
+
 def subtree(units: Iterable[Unit], root: int) -> frozenset[int]:
     """`root` and every unit below it."""
     children: dict[int | None, list[int]] = defaultdict(list)

@@ -313,7 +313,11 @@ class WebChat(Channel):
             _log_unavailable("web push offer unavailable", error)
             return self._unavailable(request)
         locale = self._locale(request)
-        words = {k: self.t(locale, f"webchat.push_{k}") for k in ("offer", "on", "refused")}
+        words = {
+            "offer": self.t(locale, "webchat.push_offer"),
+            "on": self.t(locale, "webchat.push_on"),
+            "refused": self.t(locale, "webchat.push_refused"),
+        }
         response = web.json_response({"key": self.push_key, "consented": consented, **words})
         self._headers(response)
         return response

@@ -6,6 +6,7 @@ button (CSRF-checked, audited), sign-out."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import AsyncIterator
@@ -126,7 +127,8 @@ async def test_leaders_dashboard_on_a_phone_and_a_desktop(browser: Any, bot: Bot
     await page.goto(f"{bot.url}/desk/?{NOVEMBER}")
     for selector in ("#filters", "#scope", "#rate-response", "#batch-concern", "#batch-dispute", "#batch-aid",
                      "#batch-campaign", "#batch-measure", "#chart-batches svg", "#chart-trend svg", "#rates",
-                     "#definitions", "#by-status", "#overdue", "#clusters", "#measures", "#export"):  # fmt: skip
+                     "#definitions", "#by-status", "#overdue", "#clusters", "#measures", "#measures-by-county",
+                     "#measures-by-unit", "#export"):  # fmt: skip
         assert await page.locator(selector).count() == 1, selector
     assert await page.title() == T("zh_CN", "ledger.desk.title")
     assert await no_overflow(page) == []
@@ -176,7 +178,8 @@ async def test_leaders_dashboard_on_a_phone_and_a_desktop(browser: Any, bot: Bot
     async with page.expect_download() as downloading:
         await page.click("#export")
     download = await downloading.value
-    book = openpyxl.load_workbook(str(await download.path()))
+    assert download.suggested_filename.endswith(".xlsx"), download.suggested_filename
+    book = openpyxl.load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
     assert book.sheetnames[0] == T("zh_CN", "ledger.sheet.summary")
     async with desk.db.reading() as uow:
         exports = (await uow.session.execute(
