@@ -100,7 +100,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         return f"sqlite+aiosqlite:///{path}"
     template = request.getfixturevalue("pg_template")
     need(template is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    asyncio.run(_emptied(str(template)))  # every test starts on empty tables, whatever the one before it left
     return str(template)
+
+
+async def _emptied(url: str) -> None:
+    db = Database(url, FieldCipher.from_secret(TEST_SECRET))
+    try:
+        await _truncate(db)
+    finally:
+        await db.dispose()
 
 
 @pytest.fixture
