@@ -68,31 +68,10 @@ class OutboxRepository:
             due = and_(due, OutboxMessage.channel == channel)
         if exclude:
             due = and_(due, OutboxMessage.recipient.not_in(exclude))
-        # A chat reads its messages in order: nothing overtakes an earlier row of the same or higher urgency that
-        # is waiting (deferred by a 429, a back-off or the chat's pace) or in flight with another sender. (A push or
-        # an SMS stands alone.)
-        earlier = aliased(OutboxMessage)
-        waiting = (
-            select(earlier.id)
-            .where(
-                earlier.channel == OutboxMessage.channel,
-                earlier.recipient == OutboxMessage.recipient,
-                earlier.id < OutboxMessage.id,
-                earlier.priority <= OutboxMessage.priority,
-                earlier.rung == fixed("chat"),
-                or_(
-                    and_(earlier.status == fixed("pending"), earlier.not_before > now),
-                    and_(earlier.status == fixed("sending"), earlier.lease_until >= now),
-                ),
-            )
-            .exists()
-        )
-        if rung == "chat":
-            due = and_(due, ~waiting)
-        stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
-        if self.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = (await self.session.execute(stmt)).scalars().all()
+        if rung != "chat":  # a push or an SMS stands alone
+            rows = await self._lock(select(OutboxMessage).where(due), limit)
+        else:
+            rows = await self._chat_rows(due, channel, limit)
         for row in rows:
             row.status = "sending"
             row.lease_until = now + lease
@@ -100,6 +79,60 @@ class OutboxRepository:
             row.attempts += 1
         await self.session.flush()
         return rows
+
+    async def _lock(self, stmt: Any, limit: int) -> list[OutboxMessage]:
+        stmt = stmt.order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def _chat_rows(self, due: Any, channel: str, limit: int) -> list[OutboxMessage]:
+        """A chat reads its messages in order: no row overtakes an earlier unsent one of the same or higher urgency.
+        First each chat's head (no such earlier row at all), locked so that another process skips it; then the rows
+        behind the heads this claim holds, each only if every earlier unsent row it must not overtake is in this
+        claim too. (A row behind a head another process holds is never taken: that head is locked, not yet visibly
+        'sending', and the other process may be sending it this very moment.)"""
+        earlier = aliased(OutboxMessage)
+        unsent_before = (
+            select(earlier.id)
+            .where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.recipient == OutboxMessage.recipient,
+                earlier.id < OutboxMessage.id,
+                earlier.priority <= OutboxMessage.priority,
+                earlier.rung == fixed("chat"),
+                earlier.status.in_([fixed("pending"), fixed("sending")]),
+            )
+            .exists()
+        )
+        heads = await self._lock(select(OutboxMessage).where(due, ~unsent_before), limit)
+        if not heads or len(heads) >= limit:
+            return heads
+        held = {h.id for h in heads}
+        unsent = OutboxMessage.status.in_([fixed("pending"), fixed("sending")])
+        behind = and_(
+            OutboxMessage.rung == fixed("chat"),
+            OutboxMessage.channel == channel,
+            OutboxMessage.recipient.in_({h.recipient for h in heads}),
+            OutboxMessage.id.not_in(held),
+            unsent,
+        )
+        queue = (await self.session.execute(select(OutboxMessage.id, OutboxMessage.recipient,
+                                                   OutboxMessage.priority).where(behind))).all()  # fmt: skip
+        if not queue:
+            return heads
+        mine = await self._lock(select(OutboxMessage).where(due, behind), len(queue))
+        taken = list(heads)
+        for row in mine:  # most urgent first, then oldest: whatever a row must not overtake comes before it
+            if len(taken) >= limit:
+                break
+            blockers = {i for i, r, p in queue if r == row.recipient and i < row.id and p <= row.priority}
+            blockers |= {h.id for h in heads if h.recipient == row.recipient and h.id < row.id
+                         and h.priority <= row.priority}  # fmt: skip
+            if blockers <= held:
+                taken.append(row)
+                held.add(row.id)
+        return sorted(taken, key=lambda r: (r.priority, r.id))
 
     async def mark_started(self, message_ids: Sequence[int], now: datetime) -> None:
         """These leased rows' requests are about to go out (see OutboxMessage.started_at)."""
