@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from bisect import bisect_right
+from bisect import bisect_left
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,8 +69,8 @@ async def _drop_pg(name: str) -> None:
 
 
 def busiest(times: list[float]) -> int:
-    """The most messages that arrived within any one second."""
-    return max((bisect_right(times, start + 1.0) - i for i, start in enumerate(times)), default=0)
+    """The most messages that arrived within any one second (from one arrival up to, not including, a second on)."""
+    return max((bisect_left(times, start + 1.0) - i for i, start in enumerate(times)), default=0)
 
 
 async def run_one(backend: str, limit: float, seconds: float, workdir: Path) -> Result | None:

@@ -39,6 +39,15 @@ from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
+HEADROOM = 0.97  # paced to the request's start: what arrives jitters by milliseconds, and Telegram counts arrivals
+
+
+def share(ceiling: float, processes: int) -> float:
+    """One process's sends a second: Telegram counts the whole bot, so N processes each take 1/N of its ceiling,
+    a little under it so that the network's jitter cannot put one more into any second."""
+    return ceiling / max(processes, 1) * HEADROOM
+
+
 # aiogram parses every answer as `Response[<the method's result type>]`; pydantic keeps such a parametrised model only
 # weakly, so a garbage collection drops it and the next answer rebuilds it (~4 ms of schema work, on every reply's
 # path). Built once here and held for the process's life.
@@ -93,7 +102,7 @@ class TelegramChannel(Channel):
             self.bot,
             self.signer,
             self.request_hint,
-            rate=settings.telegram_rate_per_second / max(settings.shishi_processes, 1),  # Telegram counts the bot
+            rate=share(settings.telegram_rate_per_second, settings.shishi_processes),
             wake=self._wake_sender,
             files=settings.shishi_data_dir / "uploads",
             images=self._image,
