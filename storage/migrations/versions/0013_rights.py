@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-
 revision: str = '0013_rights'
 down_revision: str | None = '0012_capacity'
 branch_labels: str | Sequence[str] | None = None
