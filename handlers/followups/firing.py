@@ -1,28 +1,28 @@
-"""Firing due follow-ups: the tick turns due rows into outbox messages in the same transaction that marks them done,
-so each fires exactly once, whatever the number of processes ticking."""
+"""Firing due follow-ups, the rule for each kind: the tick turns due rows into outbox messages in the same transaction
+that marks them done, so each fires exactly once, whatever the number of processes ticking."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Final
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Final
 
 from handlers.conversation.i18n import Translator
-from handlers.conversation.inputs import is_landline
-from handlers.conversation.messages import Button, Reply
-from handlers.conversation.outbox import PRIORITY_ALERT, PRIORITY_FOLLOW_UP, Render
-from handlers.conversation.quiet import citizen_not_before, officer_not_before
-from handlers.conversation.turn import Effects, Rules, Subscribers
-from handlers.conversation.words import deadline_text, kind_label, label, source_text, status_label, unit_label
+from handlers.conversation.messages import Reply
+from handlers.conversation.outbox import PRIORITY_FOLLOW_UP
+from handlers.conversation.quiet import citizen_not_before
+from handlers.conversation.turn import Rules, Subscribers
+from handlers.conversation.words import source_text
+from handlers.followups.calls import call_citizen
+from handlers.followups.digest import digest
+from handlers.followups.effects import Fire, Firing, TickReport
 from handlers.followups.ladder import (
     CALL_CITIZEN,
     CITIZEN_UPDATE,
     CLAIM_ESCALATION,
     CLAIM_REMINDER,
     CONTACT_CHECK,
-    DEFAULT_DIGEST_AT,
     DIGEST,
     DUE_REMINDER,
     OVERDUE_ESCALATION,
@@ -30,140 +30,18 @@ from handlers.followups.ladder import (
     SATISFACTION_ASK,
     SATISFACTION_TIMEOUT,
     add,
-    ensure_digest,
 )
 from handlers.followups.satisfaction import treatment_question
 from handlers.tickets import lifecycle
-from handlers.tickets.deadlines import Deadlines
-from storage.models import FollowUp, Officer, Ticket, Unit
-from storage.uow import Database, UnitOfWork
+from storage.models import FollowUp, Officer, Ticket
+from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
 CONTACT_STATUSES: Final = ("mediation_scheduled", "resolved", "rejected")
-LEADER_ROLES: Final = ("leader",)
 MAX_ATTEMPTS: Final = 5
 BATCH: Final = 100
 MAX_BATCHES_PER_TICK: Final = 200
-DIGEST_SIZE: Final = 5
-
-
-@dataclass
-class TickReport:
-    fired: int = 0
-    busy: int = 0
-    failed: int = 0
-    messages: int = 0
-
-
-class Firing(Effects):
-    """What one due row may do: read the ticket's people, queue messages, append events — inside the tick's
-    transaction."""
-
-    def __init__(
-        self, uow: UnitOfWork, translator: Translator, rules: Rules, now: datetime, subscribers: Subscribers | None
-    ) -> None:
-        super().__init__(uow, translator, rules, now, subscribers)
-        self.tr = translator
-        self.zone = rules.zone
-        self.follow_up_id: int | None = None
-
-    @property
-    def deadlines(self) -> Deadlines:
-        return self.rules.deadlines
-
-    def when(self, locale: str, moment: datetime | None) -> str:
-        return deadline_text(self.tr, locale, moment, self.zone)
-
-    def label(self, locale: str, msgid: str, fallback: str) -> str:
-        return label(self.tr, locale, msgid, fallback)
-
-    def unit_name(self, locale: str, unit: Unit | None) -> str:
-        return unit_label(self.tr, locale, unit)
-
-    async def to_person(
-        self,
-        person_id: int,
-        render: Render,
-        *,
-        not_before: datetime | None,
-        priority: int = PRIORITY_ALERT,
-        essential: bool = True,
-    ) -> bool:
-        """Queue for the person's most recently used reachable chat, in their language."""
-        return await self.outbox.to_person(
-            person_id,
-            render,
-            kind="follow_up",
-            priority=priority,
-            essential=essential,
-            not_before=not_before,
-            follow_up=self.follow_up_id,
-        )
-
-    async def to_officers(self, officers: Sequence[Officer], ticket: Ticket | None, msgid: str, **params: Any) -> int:
-        """Each officer in their language, after their quiet hours unless the ticket is urgent."""
-        urgent = bool(ticket and ticket.urgent)
-        sent, seen = 0, set()
-        for officer in officers:
-            if officer.person_id in seen:
-                continue
-            seen.add(officer.person_id)
-
-            def render(locale: str, officer: Officer = officer) -> Reply:
-                values = {key: value(locale) if callable(value) else value for key, value in params.items()}
-                text = self.tr(locale, msgid, name=officer.name, **values)
-                return Reply(text=f"{self.tr(locale, 'followup.urgent')}\n{text}" if urgent else text)
-
-            not_before = officer_not_before(officer, self.now, self.zone, urgent=urgent)
-            if await self.to_person(officer.person_id, render, not_before=not_before):
-                sent += 1
-        return sent
-
-    async def leaders_of(self, unit_id: int | None) -> Sequence[Officer]:
-        """The unit's leaders; a unit without one falls back to its other officers, so no alert is lost."""
-        if unit_id is None:
-            return []
-        leaders = await self.uow.officers.of_unit(unit_id, LEADER_ROLES)
-        return leaders or await self.uow.officers.of_unit(unit_id)
-
-    async def leaders_above(
-        self, unit_id: int | None, *, besides: int | None = None
-    ) -> tuple[list[Officer], Unit | None]:
-        """Who leads: the unit's leaders, or — a unit without one (or whose only leader is `besides`, the officer
-        the escalation is about) — its parent's, and so on up the unit tree; and the unit they lead. Nobody and None
-        when no unit up the tree has one: then no message may say that a leader was told."""
-        seen: set[int] = set()
-        while unit_id is not None and unit_id not in seen:
-            seen.add(unit_id)
-            unit = await self.uow.units.get(unit_id)
-            if unit is None:
-                break
-            leaders = [o for o in await self.uow.officers.of_unit(unit_id, LEADER_ROLES) if o.id != besides]
-            if leaders:
-                return leaders, unit
-            unit_id = unit.parent_id
-        return [], None
-
-    def told(self, officers: Sequence[Officer], unit: Unit | None) -> Callable[[str], str]:
-        """Exactly who was told, for the message: "李科长（汉台区司法局）", or that nobody could be."""
-
-        def said(locale: str) -> str:
-            if not officers or unit is None:
-                return self.tr(locale, "followup.told_nobody")
-            names = self.tr(locale, "followup.names_sep").join(o.name for o in officers)
-            return self.tr(locale, "followup.told", names=names, unit=self.unit_name(locale, unit))
-
-        return said
-
-    def ticket_params(self, ticket: Ticket) -> dict[str, Any]:
-        return {"number": ticket.number, "kind": lambda locale: kind_label(self.tr, locale, ticket.kind)}
-
-    async def note(self, ticket: Ticket, action: str, note: str | None = None) -> None:
-        await lifecycle.record(self.uow, ticket, action, actor_person_id=None, now=self.now, note=note)
-
-
-Fire = Callable[[Firing, FollowUp, Ticket | None], Awaitable[None]]
 
 
 def _unclaimed(ticket: Ticket) -> bool:
@@ -298,84 +176,8 @@ async def _satisfaction_timeout(f: Firing, row: FollowUp, ticket: Ticket | None)
                                note="no answer to the satisfaction callback")  # fmt: skip
 
 
-async def _digest(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    working = lifecycle.OPEN - lifecycle.UNCLAIMED
-    today = f.deadlines.calendar.local(f.now).date()
-    for officer in await f.uow.officers.active():
-        tickets = await f.uow.tickets.duty_of(officer, working, lifecycle.UNCLAIMED)
-        if tickets:
-            await _digest_for(f, officer, tickets, today)
-    await ensure_digest(f.uow, f.deadlines, f.now, str(row.params.get("at", DEFAULT_DIGEST_AT)))
-
-
-def _due_of(ticket: Ticket) -> datetime | None:
-    return ticket.claim_due_at if ticket.officer_id is None else ticket.due_at
-
-
-async def _digest_for(f: Firing, officer: Officer, tickets: Sequence[Ticket], today: date) -> None:
-    mine = [t for t in tickets if t.officer_id == officer.id]
-    overdue = sum(1 for t in mine if t.due_at is not None and t.due_at < f.now)
-    due_today = sum(1 for t in mine if t.due_at is not None and f.deadlines.calendar.local(t.due_at).date() == today)
-    unclaimed = len(tickets) - len(mine)
-    far = datetime.max.replace(tzinfo=f.now.tzinfo)
-    soonest = sorted(tickets, key=lambda t: (_due_of(t) or far, t.id))[:DIGEST_SIZE]
-
-    def render(locale: str) -> Reply:
-        lines = [
-            f.tr(locale, "digest.title", name=officer.name, mine=len(mine), overdue=overdue, today=due_today,
-                 unclaimed=unclaimed)
-        ]  # fmt: skip
-        for t in soonest:
-            status = status_label(f.tr, locale, t.status)
-            lines.append(f.tr(locale, "digest.line", number=t.number, status=status, due=f.when(locale, _due_of(t))))
-        return Reply(text="\n".join(lines))
-
-    await f.to_person(officer.person_id, render, not_before=officer_not_before(officer, f.now, f.zone, urgent=False))
-
-
-async def _call_citizen(f: Firing, row: FollowUp, ticket: Ticket | None) -> None:
-    """What the ladder could not deliver: the officer holding the ticket (else the unit's leaders) is told why, with
-    the masked number and the button that reveals it in full (audited); a landline is said to be one."""
-    if ticket is None or ticket.status == lifecycle.CANCELLED:
-        return
-    if ticket.officer_id is not None:
-        officer = await f.uow.officers.get(ticket.officer_id)
-        recipients: Sequence[Officer] = [officer] if officer is not None and officer.active else []
-    else:
-        recipients = await f.leaders_of(ticket.unit_id)
-    message = await f.uow.outbox.get(int(row.params.get("outbox") or 0))
-    tried = [(str(a["channel"] if a.get("rung") == "chat" else a.get("rung")), str(a.get("outcome")))
-             for a in (message.ladder or [])] if message else []  # fmt: skip
-    landline = bool(ticket.phone_sealed) and is_landline(f.uow.cipher.decrypt(ticket.phone_sealed or ""))
-    for officer in recipients:
-
-        def render(locale: str, officer: Officer = officer) -> Reply:
-            lines = [f.tr(locale, "followup.call_citizen", number=ticket.number)]
-            lines += [f.tr(locale, "followup.call_citizen.tried", channel=label(f.tr, locale, f"channel.{c}", c),
-                           why=why_text(f.tr, locale, why)) for c, why in tried]  # fmt: skip
-            if ticket.phone_masked:
-                key = "followup.call_citizen.landline" if landline else "followup.call_citizen.phone"
-                lines.append(f.tr(locale, key, phone=ticket.phone_masked))
-            else:
-                lines.append(f.tr(locale, "followup.call_citizen.no_phone"))
-            reveal = Button(f.tr(locale, "desk.btn.phone"), f"t:phone:{ticket.id}")
-            view = Button(f.tr(locale, "desk.btn.view"), f"t:view:{ticket.id}")
-            return Reply(text="\n".join(lines), buttons=((reveal, view) if ticket.phone_sealed else (view,),))
-
-        not_before = officer_not_before(officer, f.now, f.zone, urgent=ticket.urgent)
-        await f.to_person(officer.person_id, render, not_before=not_before)
-    await f.note(ticket, "call_task", f"officers={len(recipients)}")
-
-
-def why_text(tr: Translator, locale: str, outcome: str) -> str:
-    """An attempt's outcome as an officer reads it ("notnow: window_closed" → "the 48-hour window is closed")."""
-    kind, _, rest = outcome.partition(":")
-    code = (rest.split() or [kind])[0] if kind == "notnow" else kind
-    return label(tr, locale, f"reach.why.{code}", outcome)
-
-
 FIRE: Final[dict[str, Fire]] = {
-    CALL_CITIZEN: _call_citizen,
+    CALL_CITIZEN: call_citizen,
     CLAIM_REMINDER: _claim_reminder,
     CLAIM_ESCALATION: _claim_escalation,
     PARENT_ESCALATION: _parent_escalation,
@@ -385,7 +187,7 @@ FIRE: Final[dict[str, Fire]] = {
     CITIZEN_UPDATE: _citizen_update,
     SATISFACTION_ASK: _satisfaction_ask,
     SATISFACTION_TIMEOUT: _satisfaction_timeout,
-    DIGEST: _digest,
+    DIGEST: digest,
 }
 
 
