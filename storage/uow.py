@@ -21,6 +21,7 @@ from storage.repositories.ledger import LedgerRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.reach import ReachRepository
+from storage.repositories.rights import RightsRepository
 from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.tickets import TicketRepository
 from storage.repositories.units import OfficerRepository, UnitRepository
@@ -103,6 +104,7 @@ class UnitOfWork:
         self.broadcasts = BroadcastRepository(s, dialect)
         self.reach = ReachRepository(s, dialect)
         self.ledger = LedgerRepository(s, dialect)
+        self.rights = RightsRepository(s, dialect)
         self.cipher = cipher
         return self
 

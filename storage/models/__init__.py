@@ -29,6 +29,7 @@ from storage.models.reach import (
     SmsSent,
     WebChatPresence,
 )
+from storage.models.rights import DataCopy, TicketErasure
 from storage.models.tickets import (
     AuditEntry,
     FollowUp,
@@ -57,6 +58,7 @@ __all__ = [
     "Conversation",
     "DashboardPass",
     "DashboardSession",
+    "DataCopy",
     "FollowUp",
     "GuideEntry",
     "GuideTerm",
@@ -77,6 +79,7 @@ __all__ = [
     "Subscription",
     "Ticket",
     "TicketCounter",
+    "TicketErasure",
     "TicketEvent",
     "Unit",
     "Upload",
