@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 
-from storage.models import Conversation, OutboxMessage, Ticket, WeChatToken
+from storage.models import Conversation, OutboxMessage, Ticket, TicketEvent, WeChatToken
 from storage.uow import Database, UnitOfWork
 
 
@@ -29,8 +29,9 @@ class SealedColumns:
 
 # Every sealed column the desk has. A new one is added here, or `keys rotate` leaves it on the old key.
 SEALED: list[SealedColumns] = [
-    SealedColumns(Ticket, ("phone_sealed", "id_number_sealed"), {"phone_hash": "phone_sealed",
-                                                                 "id_number_hash": "id_number_sealed"}),
+    SealedColumns(Ticket, ("phone_sealed", "id_number_sealed", "details_sealed"),
+                  {"phone_hash": "phone_sealed", "id_number_hash": "id_number_sealed"}),
+    SealedColumns(TicketEvent, ("note_sealed",)),
     SealedColumns(Conversation, ("state_sealed",)),
     SealedColumns(WeChatToken, ("token_sealed",)),
 ]  # fmt: skip

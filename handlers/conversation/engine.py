@@ -15,6 +15,7 @@ from handlers.conversation.turn import Turn
 FAILS_BEFORE_HELP = 3
 FLAGS = "interview"  # state.extra key: marks of the running interview (urgent, sensitive declined, context, since)
 PAUSED = "paused"  # state.extra key: the interview a transient form paused
+SENSITIVE = "_sensitive"  # added to the answers handed to on_done: the keys of the steps marked sensitive
 URGENT = "_urgent"  # added to the answers handed to on_done when a message of the interview signalled danger
 DOMESTIC = "_domestic"  # ... and when one of them spoke of domestic violence
 
@@ -398,6 +399,7 @@ async def _finish(turn: Turn, interview: Interview) -> None:
         answers[URGENT] = True
     if marks.get("domestic"):
         answers[DOMESTIC] = True
+    answers[SENSITIVE] = tuple(step.key for step in interview.steps if step.sensitive)
     resumed = leave(turn)
     await interview.on_done(turn, answers)
     if resumed is not None and turn.state.interview == resumed.name:

@@ -1,8 +1,12 @@
 """The one submit every ticket interview ends with: a public number, a unit, the sealed phone, the first event, the
 TicketOpened its subscribers act on, and the citizen's receipt with the promised deadlines.
 
-Every answer the citizen gave is kept on the ticket (its details), so the officer sees all of it; only the phone and
-the ID number are kept apart, sealed. A ticket whose interview spoke of domestic violence is urgent and goes to the
+Every answer the citizen gave is kept on the ticket, so the officer sees all of it: the phone and the ID number
+sealed apart, the answers of steps marked sensitive sealed together (details_sealed; read back through
+`uow.tickets.answers`), the rest in its details — free text with phone, ID and card numbers masked, the original
+sealed beside it (issue #16; PIPL Art. 28, 51).
+
+A ticket whose interview spoke of domestic violence is urgent and goes to the
 police (routing category `domestic_violence`), with the court that decides protection orders told at once
 (`protection_order`) — not to mediation (Anti-Domestic Violence Law, Art. 23, 28)."""
 
@@ -13,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from handlers.conversation.engine import DOMESTIC, URGENT
+from handlers.conversation.engine import DOMESTIC, SENSITIVE, URGENT
 from handlers.conversation.interview import Answers
+from handlers.conversation.personal import conceal
 from handlers.conversation.places import township_of
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import unit_label
@@ -36,6 +41,8 @@ class NewTicket:
     id_number: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    sealed: dict[str, Any] = field(default_factory=dict)  # answers of sensitive steps
+    originals: dict[str, str] = field(default_factory=dict)  # free text as typed, where the ticket holds it masked
     urgent: bool = False
     domestic: bool = False
 
@@ -102,6 +109,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
     if new.id_number:
         ticket.id_number_sealed = cipher.encrypt(new.id_number)
         ticket.id_number_hash = cipher.lookup_hash(new.id_number)
+    uow.tickets.seal(ticket, new.sealed, new.originals)
     set_deadlines(turn.rules.deadlines, ticket, turn.now)
     await uow.tickets.add(ticket)
     await uow.tickets.append_event(
@@ -125,7 +133,8 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
 class Opens:
     """How an interview's answers become a ticket: the answers that name its category and summary, the one whose
     files become its attachments, what more it carries (a legal-aid assessment), and what it says after the receipt.
-    Every other answer is kept among its details, as given (never the phone or ID number: they are sealed apart)."""
+    Every other answer is kept among its details (never the phone or ID number: they are sealed apart), sealed when
+    its step is sensitive, with numbers masked when it is text; what `more` adds is sealed (it is read from them)."""
 
     kind: str
     category: str | Callable[[Answers], str] = "category"
@@ -138,9 +147,22 @@ class Opens:
     def ticket(self, answers: Answers) -> NewTicket:
         county = answers.get("county")
         apart = {*KEPT_APART, self.attachments, self.summary}
-        kept: dict[str, Any] = {
-            k: v for k, v in answers.items() if not k.startswith("_") and k not in apart and v is not None
-        }
+        sensitive = set(answers.get(SENSITIVE) or ())
+        given = {k: v for k, v in answers.items() if not k.startswith("_") and k not in apart and v is not None}
+        sealed = {k: v for k, v in given.items() if k in sensitive}
+        kept: dict[str, Any] = {}
+        originals: dict[str, str] = {}
+        for key, value in given.items():
+            if key in sensitive:
+                continue
+            kept[key] = value
+            if isinstance(value, str):
+                kept[key], original = conceal(value)
+                if original is not None:
+                    originals[key] = original
+        summary, original = conceal(str(answers.get(self.summary) or ""))
+        if original is not None:
+            originals[self.summary] = original
         kept[SUMMARY_KEY] = self.summary
         if isinstance(self.category, str):
             kept[CATEGORY_KEY] = self.category
@@ -149,10 +171,12 @@ class Opens:
             category=self.category(answers) if callable(self.category) else answers[self.category],
             county=county,
             township=township_of(county, answers.get("township")) if self.township else None,
-            summary=answers.get(self.summary) or "",
+            summary=summary,
             phone=answers.get("phone"),
             id_number=answers.get("id_number"),
-            details={**kept, **(self.more(answers) if self.more else {})},
+            details=kept,
+            sealed={**sealed, **(self.more(answers) if self.more else {})},
+            originals=originals,
             attachments=list(answers.get(self.attachments) or []) if self.attachments else [],
             urgent=bool(answers.get(URGENT)),
             domestic=bool(answers.get(DOMESTIC)),

@@ -99,10 +99,12 @@ def suspect_keys(text: str) -> list[tuple[str, str]]:
     return list(dict(found).items())
 
 
-def keys_of(ticket: Ticket, rules: ClusterRules, cipher: FieldCipher) -> list[tuple[str, str, str]]:
-    """(kind, keyed hash, label) of everything this ticket may share with others."""
+def keys_of(
+    ticket: Ticket, details: Mapping[str, Any], rules: ClusterRules, cipher: FieldCipher
+) -> list[tuple[str, str, str]]:
+    """(kind, keyed hash, label) of everything this ticket may share with others; `details`: its answers as typed
+    (the ticket keeps numbers in free text masked, so they are read opened: only their keyed hash is kept)."""
     keys: list[tuple[str, str, str]] = []
-    details = ticket.details or {}
 
     def wanted(kind: str) -> bool:
         rule = rules.rules.get(kind)
@@ -134,7 +136,8 @@ async def on_ticket_opened(fx: Effects, event: TicketOpened) -> None:
     if not rules.rules:
         return
     uow, ticket = fx.uow, event.ticket
-    for kind, key_hash, shown in keys_of(ticket, rules, uow.cipher):
+    answers = {**uow.tickets.answers(ticket), **uow.tickets.originals(ticket)}
+    for kind, key_hash, shown in keys_of(ticket, answers, rules, uow.cipher):
         rule = rules.rules[kind]
         await uow.ledger.clusters.lock_key(f"{kind}:{key_hash}")
         await uow.ledger.clusters.add_key(

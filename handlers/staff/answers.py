@@ -3,8 +3,9 @@ label, in the officer's language; sensitive answers only to whom the policy allo
 audit row); townships by name; photos and voice notes listed, and opened on request — on the officer's own chat:
 web chat files as a download for that officer only, Telegram files by their file id, WeChat ones by their media id.
 
-The interview tables say which steps there were and what they asked (handlers/interviews/); the answers are the
-ticket's details (handlers/interviews/submit.py keeps every one), the phone and ID number sealed apart."""
+The interview tables say which steps there were and what they asked (handlers/interviews/); the answers are
+`uow.tickets.answers` (handlers/interviews/submit.py keeps every one: sensitive ones sealed, free text with numbers
+masked), the phone and ID number sealed apart. The officer in charge reveals masked text as typed (`original`)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from handlers.conversation.words import label, short
 from handlers.interviews import INTERVIEWS
 from handlers.interviews.submit import CATEGORY_KEY, SUMMARY_KEY
 from handlers.staff.context import Ctx
+from handlers.tickets import lifecycle
 from handlers.tickets.policy import Action, Actor, allows
 from storage.crypto import mask_id_number
 from storage.models import Ticket
+from storage.repositories.tickets import TicketRepository
 
 SHOWN_ON_CARD: Final = ("county", "township", "phone")  # the card says these on lines of its own
 ANSWER_CHARS: Final = 600
@@ -34,9 +37,9 @@ def interview_of(ticket: Ticket) -> Interview | None:
     return next((i for i in INTERVIEWS.values() if i.kind == ticket.kind), None)
 
 
-def answers_of(ticket: Ticket) -> dict[str, Any]:
-    """The answers as the interview held them: the details, with the summary, place and files put back."""
-    details = dict(ticket.details or {})
+def answers_of(tickets: TicketRepository, ticket: Ticket) -> dict[str, Any]:
+    """The answers as the interview held them (numbers in free text masked), with the summary and place put back."""
+    details = tickets.answers(ticket)
     values: dict[str, Any] = {k: v for k, v in details.items() if not k.startswith("_")}
     summary_key = details.get(SUMMARY_KEY)
     if isinstance(summary_key, str) and ticket.summary:
@@ -67,7 +70,7 @@ async def answer_lines(ctx: Ctx) -> list[str]:
     back to the summary alone for a ticket no interview describes."""
     turn, ticket, actor = ctx.turn, ctx.ticket, ctx.actor
     interview = interview_of(ticket)
-    values = answers_of(ticket)
+    values = answers_of(turn.uow.tickets, ticket)
     if interview is None or SUMMARY_KEY not in (ticket.details or {}):
         return [turn.t("desk.card.summary", summary=ticket.summary)]
     may_see = allows(actor, Action.VIEW_SENSITIVE, ticket)
@@ -90,15 +93,15 @@ async def answer_lines(ctx: Ctx) -> list[str]:
             shown = value if step.key == "id_number" else _shown(turn, ticket, step, value)
             revealed = revealed or step.sensitive
         lines.append(f"• {question}: {shown}")
-    lines.extend(_assessment(turn, ticket))
+    lines.extend(_assessment(turn, values))
     lines.extend(attachment_lines(turn, actor, ticket))
     if revealed:
         await turn.uow.audit.add(actor.person_id, "view_sensitive", ticket.id, turn.now)
     return lines
 
 
-def _assessment(turn: Turn, ticket: Ticket) -> list[str]:
-    found = (ticket.details or {}).get("assessment")
+def _assessment(turn: Turn, values: dict[str, Any]) -> list[str]:
+    found = values.get("assessment")
     if not isinstance(found, dict) or "outcome" not in found:
         return []
     outcome = turn.t(f"desk.assessment.{found['outcome']}")
@@ -157,3 +160,27 @@ async def open_attachments(ctx: Ctx, arg: str) -> None:
         else:
             where = turn.t(f"desk.files.channel.{origin}")
             turn.reply(Reply(text=f"{caption}\n{turn.t('desk.files.elsewhere', channel=where)}"))
+
+
+async def reveal_originals(ctx: Ctx, arg: str) -> None:
+    """ "Show as written": the free text the ticket holds with numbers masked (answers, and messages and notes on
+    its record), as typed — to the officer in charge only (the policy's REVEAL_PHONE), on the audit log and the
+    ticket's record like a revealed phone, in a message sealed at rest."""
+    turn, ticket = ctx.turn, ctx.ticket
+    originals = turn.uow.tickets.originals(ticket)
+    interview = interview_of(ticket)
+    lines = []
+    for key, text in originals.items():
+        step = next((s for s in interview.steps if s.key == key), None) if interview else None
+        question = turn.t(label_of(interview, step)) if interview and step else key
+        lines.append(f"• {question}: {short(text, ANSWER_CHARS)}")
+    for event in await turn.uow.tickets.events(ticket.id):
+        if event.note_sealed:
+            action = label(turn.translator, turn.locale, f"desk.event.{event.action}", event.action)
+            lines.append(f"• {action}: {short(turn.uow.tickets.note_of(event) or '', ANSWER_CHARS)}")
+    if not lines:
+        ctx.say("desk.original.none", number=ticket.number)
+        return
+    await turn.uow.audit.add(ctx.actor.person_id, "reveal_original", ticket.id, turn.now)
+    await lifecycle.record(turn.uow, ticket, "original_revealed", actor_person_id=ctx.actor.person_id, now=turn.now)
+    turn.reply(Reply(text="\n".join([turn.t("desk.original.full", number=ticket.number), *lines]), sensitive=True))

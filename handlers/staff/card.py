@@ -32,6 +32,7 @@ CARD: Final[tuple[tuple[str, Action, str | None, str], ...]] = (
     ("claim", Action.CLAIM, lifecycle.CLAIMED, "desk.btn.claim"),
     ("phone", Action.REVEAL_PHONE, None, "desk.btn.phone"),
     ("files", Action.VIEW_SENSITIVE, None, "desk.btn.files"),
+    ("original", Action.REVEAL_PHONE, None, "desk.btn.original"),
     ("msg", Action.MESSAGE, None, "desk.btn.message"),
     ("note", Action.NOTE, None, "desk.btn.note"),
     ("work", Action.START_WORK, lifecycle.IN_PROGRESS, "desk.btn.work"),
@@ -67,6 +68,8 @@ def offered(actor: Actor, ticket: Ticket, verb: str, action: Action, to_status: 
         return ticket.phone_sealed is not None
     if verb == "files":
         return staff and bool(ticket.attachments)
+    if verb == "original":
+        return staff and ticket.details_sealed is not None
     if verb == "reassign":
         return ticket.status in WORKING | lifecycle.UNCLAIMED
     return staff or verb in ("cancel", "reopen")
@@ -117,10 +120,11 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
         lines.append(turn.t("desk.card.history"))
         for event in list(events)[-HISTORY:]:
             shown_note = staff or event.action in ("message_out", "message_in", "rejected")
-            note = f" — {short(event.note, 120)}" if event.note and shown_note else ""
+            note = f" — {short(event.note, 120)}" if event.note and shown_note else ""  # masked: `original` shows it
             action = label(tr, locale, f"desk.event.{event.action}", event.action)
             lines.append(f"• {stamp(event.created_at, zone)} {action}{note}")
-    return Reply(text="\n".join(lines), buttons=card_buttons(turn, ctx.actor, ticket), lasting=True)
+    # An officer's card carries the citizen's answers: its outbox row is sealed at rest.
+    return Reply(text="\n".join(lines), buttons=card_buttons(turn, ctx.actor, ticket), lasting=True, sensitive=staff)
 
 
 async def view(ctx: Ctx, arg: str) -> None:

@@ -28,6 +28,7 @@ VERBS: Final[dict[str, Verb]] = {
     "claim": Verb(Action.CLAIM, actions.claim),
     "phone": Verb(Action.REVEAL_PHONE, actions.phone),
     "files": Verb(Action.VIEW_SENSITIVE, answers.open_attachments),
+    "original": Verb(Action.REVEAL_PHONE, answers.reveal_originals),
     "msg": Verb(Action.MESSAGE, relay.message),
     "reply": Verb(Action.MESSAGE, relay.reply),
     "hush": Verb(Action.MESSAGE, relay.hush),

@@ -100,10 +100,15 @@ async def record(
     now: datetime,
     note: str | None = None,
     citizen_visible: bool = False,
+    original: str | None = None,
 ) -> TicketEvent:
-    """An event that changes no status: a note, a message, a revealed phone, added information."""
+    """An event that changes no status: a note, a message, a revealed phone, added information. `original`: the
+    note as written, when `note` holds it with numbers masked — kept sealed beside it."""
     ticket.updated_at = now
-    return await _append(uow, ticket, action, ticket.status, actor_person_id, now, note, citizen_visible)
+    event = await _append(uow, ticket, action, ticket.status, actor_person_id, now, note, citizen_visible)
+    if original is not None and original != note:
+        event.note_sealed = uow.cipher.encrypt(original)
+    return event
 
 
 async def _append(

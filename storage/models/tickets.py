@@ -90,6 +90,9 @@ class Ticket(Base):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     summary: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sealed JSON (issue #16): {"answers": the answers of sensitive steps, "originals": free text as typed, where
+    # `details`/`summary` hold it with phone, ID and card numbers masked}. Read through TicketRepository.answers.
+    details_sealed: Mapped[str | None] = mapped_column(Text)
     phone_sealed: Mapped[str | None] = mapped_column(Text)
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_masked: Mapped[str | None] = mapped_column(String(16))
@@ -121,6 +124,7 @@ class TicketEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
+    note_sealed: Mapped[str | None] = mapped_column(Text)  # the note as written, when `note` holds it masked
     citizen_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +15,42 @@ from storage.db import insert_for
 from storage.models import Officer, Ticket, TicketCounter, TicketEvent
 
 DUTY_LIMIT = 30
+SEALED_ANSWERS = "answers"  # in a ticket's details_sealed: the answers of sensitive steps
+ORIGINALS = "originals"  # … and free text as typed, where details/summary hold it masked
 
 
 class TicketRepository:
     def __init__(self, session: AsyncSession, dialect: str, cipher: FieldCipher) -> None:
         self.session, self.dialect, self.cipher = session, dialect, cipher
+
+    def _opened(self, ticket: Ticket) -> dict[str, dict[str, Any]]:
+        if not ticket.details_sealed:
+            return {}
+        opened = json.loads(self.cipher.decrypt(ticket.details_sealed))
+        return opened if isinstance(opened, dict) else {}
+
+    def answers(self, ticket: Ticket) -> dict[str, Any]:
+        """Every answer kept on the ticket: its plain details (free text with numbers masked) and the answers of
+        sensitive steps, opened. Every reader of a ticket's answers asks here, never `details` alone."""
+        return {**(ticket.details or {}), **self._opened(ticket).get(SEALED_ANSWERS, {})}
+
+    def originals(self, ticket: Ticket) -> dict[str, str]:
+        """Free text as the citizen typed it, by answer key, where the ticket holds it with numbers masked."""
+        return dict(self._opened(ticket).get(ORIGINALS, {}))
+
+    def seal(self, ticket: Ticket, answers: Mapping[str, Any], originals: Mapping[str, str]) -> None:
+        """Keep `answers` (sensitive steps) and `originals` (free text before masking) sealed on the ticket."""
+        opened = self._opened(ticket)
+        merged = {
+            SEALED_ANSWERS: {**opened.get(SEALED_ANSWERS, {}), **answers},
+            ORIGINALS: {**opened.get(ORIGINALS, {}), **originals},
+        }
+        kept = {k: v for k, v in merged.items() if v}
+        ticket.details_sealed = self.cipher.encrypt(json.dumps(kept, ensure_ascii=False)) if kept else None
+
+    def note_of(self, event: TicketEvent) -> str | None:
+        """An event's note as written (its `note` may hold it with numbers masked)."""
+        return self.cipher.decrypt(event.note_sealed) if event.note_sealed else event.note
 
     async def next_number(self, prefix: str, day: str) -> str:
         """HZ-20261127-0001: one statement bumps the day's counter, so concurrent tickets never share a number."""

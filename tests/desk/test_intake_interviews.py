@@ -490,11 +490,16 @@ async def test_walk(driver: DeskDriver, case: Case, locale: str) -> None:
     assert any(r.text.startswith(created) for r in receipt)
     assert ticket.status == "new" and ticket.locale == locale and ticket.urgent == case.urgent
     assert ticket.phone_masked == "138****8000" and "13800138000" not in str(ticket.details)
+    async with driver.db.reading() as uow:
+        answers = uow.tickets.answers(ticket)
+    sensitive = {s.key for s in interview.steps if s.sensitive}
     for key, value in case.details.items():
-        assert ticket.details.get(key) == value, key
+        assert answers.get(key) == value, key
+        assert (key in ticket.details) == (key not in sensitive), f"{key} sealed only when its step is sensitive"
     assert len(ticket.attachments) == case.attachments
     if case.kind == "legal_aid":
-        assessment = ticket.details["assessment"]
+        assert "assessment" not in ticket.details  # read from sensitive answers: sealed with them
+        assessment = answers["assessment"]
         assert assessment["article"] == f"{LAW} Art. {case.article}" and assessment["outcome"] == case.outcome
         outcome = receipt[-1].text
         assert outcome.startswith(driver.t(locale, f"legal_aid.outcome.{case.outcome}", reason="").split("{")[0][:6])
