@@ -4,7 +4,9 @@ the local fake Bot API, beside a bare aiogram echo bot driven the same way, on S
 Each simulated user waits for the bot's answer, "reads" for --think seconds (people do not answer faster than a
 message a second, and the bot keeps Telegram's one-message-a-second pace per chat), then answers. Reported: updates
 handled per second over the run, and the reply latency (update offered by the Bot API → first message of the answer
-arriving at it), p50 and p99. The overall send rate is raised to 1000/s for both (as for paid broadcasts), so the
+arriving at it), p50 and p99; judged is the p99 against the echo bot's (≤ 3×). The rate is reported but not judged:
+both bots wait for the same paced users, so it is theirs, not the bots' (capacity is bench/capacity.py's). The
+overall send rate is raised to 1000/s for both (as for paid broadcasts), so the
 global 30/s default does not cap what is measured; the per-chat pace stays on.
 
     python -m bench                      # 60 users, SQLite and PostgreSQL (when reachable)
@@ -186,6 +188,21 @@ async def wait_polling(fake: FakeBotAPI, process: subprocess.Popen[bytes] | None
         await asyncio.sleep(0.1)
 
 
+def desk_env(url: str | None, **channel: str) -> dict[str, str]:
+    """The desk's environment in a benchmark: the demo city, a fixed key, quiet logs, no daily cap that a simulated
+    citizen could reach, on `url` (None: SQLite in the data directory), with the channel's own settings."""
+    env = {**channel, "SHISHI_SECRET_KEY": SECRET, "SHISHI_DEMO": "yes", "MAX_TICKETS_PER_DAY": "100000"}
+    env["LOG_LEVEL"] = "WARNING"
+    if url:
+        env["DATABASE_URL"] = url
+    return env
+
+
+def telegram_env(base: str, url: str | None) -> dict[str, str]:
+    """Against the fake Bot API at `base`, the overall send rate raised to 1000/s (the per-chat pace stays on)."""
+    return desk_env(url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=base, TELEGRAM_RATE_PER_SECOND="1000")
+
+
 def start_echo(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log:
         return subprocess.Popen(
@@ -214,18 +231,7 @@ async def run_echo(backend: str, users: int, think: float, steps: int, t: Transl
 async def run_shishi(backend: str, users: int, think: float, t: Translator, workdir: Path, url: str | None) -> Run:
     run = Run(backend, "shishi", users)
     async with FakeBotAPI() as fake:
-        env = {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": fake.base,
-            "TELEGRAM_RATE_PER_SECOND": "1000",
-            "SHISHI_SECRET_KEY": SECRET,
-            "SHISHI_DEMO": "yes",
-            "MAX_TICKETS_PER_DAY": "1000",
-            "LOG_LEVEL": "WARNING",
-        }
-        if url:
-            env["DATABASE_URL"] = url
-        process = BotProcess(workdir / f"shishi-{backend}", env, name="shishi")
+        process = BotProcess(workdir / f"shishi-{backend}", telegram_env(fake.base, url), name="shishi")
         try:
             await asyncio.to_thread(process.start, 90.0)
             await wait_polling(fake, None)
@@ -337,10 +343,10 @@ def report(pairs: list[tuple[Run, Run]], args: argparse.Namespace) -> bool:
                 f"— {'meets' if ok else 'MISSES'} the target (all finish, nothing twice, nothing lost)"
             )
         else:
-            ok = shishi.exact and throughput >= 0.5 and tail <= 3
+            ok = shishi.exact and tail <= 3  # both bots wait for the same paced users: the rate is the harness's
             print(
-                f"{shishi.backend}: throughput {throughput:.2f}× echo (target ≥ 0.5), "
-                f"p99 {tail:.2f}× echo (target ≤ 3); {exact} — {'meets' if ok else 'MISSES'} the target"
+                f"{shishi.backend}: p99 {tail:.2f}× echo (target ≤ 3); {exact} — {'meets' if ok else 'MISSES'} the "
+                f"target (throughput {throughput:.2f}× echo is the users' pace, not capacity: see bench.capacity)"
             )
         met = met and ok
     if args.json:

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def go() -> int:
         url = args.url or await ensure_database(args.database)
-        summary = await generate(url, tickets=args.tickets, say=say)
+        summary = await generate(url, tickets=args.tickets, pending_followups=args.tickets // 10, say=say)  # as queries
         say(summary.line())
         return await run(url, args.runs, say)
 

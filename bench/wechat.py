@@ -20,9 +20,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bench.intake import SECRET, postgres_database
+from bench.intake import SECRET, desk_env, postgres_database
 from bot.i18n import load_translator
 from handlers.conversation.i18n import Translator
 from handlers.interviews.dispute import DISPUTE
@@ -138,18 +137,8 @@ async def run_wechat(
     run = WeChatRun(backend, users)
     fake = FakeWeChat()
     await fake.start()
-    env: dict[str, Any] = {
-        "WECHAT_TOKEN": TOKEN,
-        "WECHAT_APP_ID": APP_ID,
-        "WECHAT_APP_SECRET": APP_SECRET,
-        "WECHAT_API_BASE": fake.base,
-        "SHISHI_SECRET_KEY": SECRET,
-        "SHISHI_DEMO": "yes",
-        "MAX_TICKETS_PER_DAY": "1000",
-        "LOG_LEVEL": "WARNING",
-    }
-    if url:
-        env["DATABASE_URL"] = url
+    channel = {"WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET}
+    env = desk_env(url, **channel, WECHAT_API_BASE=fake.base)
     process = BotProcess(workdir / f"wechat-{backend}", env, name="shishi-wechat")
     try:
         await asyncio.to_thread(process.start, 90.0)
