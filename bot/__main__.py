@@ -1,5 +1,6 @@
 """Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`,
-`wechat menu [FILE]`, `keys rotate|status`, `report --from --to [--unit]` (the ledger as XLSX)."""
+`wechat menu [FILE]`, `keys rotate|status`, `report --from --to [--unit]` (the ledger as XLSX), `audit export --from
+--to [--ticket] [--format csv|jsonl]` (who saw or changed what, to stdout), `retention run` (the daily job, now)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     rotate = keys_actions.add_parser("rotate", help="re-seal everything with SHISHI_SECRET_KEY, in batches, resumable")
     rotate.add_argument("--batch", type=int, default=500)
     keys_actions.add_parser("status", help="how many sealed values still use another key")
+    audit = commands.add_parser("audit", help="who saw or changed what (reveals, exports, claims, transfers)")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    audit_export = audit_actions.add_parser("export", help="the audit log of a period to stdout; audited itself")
+    audit_export.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD (local)")
+    audit_export.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD (local), included")
+    audit_export.add_argument("--ticket", help="one ticket's number, e.g. HZ-20261127-0001")
+    audit_export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    retention = commands.add_parser("retention", help="personal data past its term (PIPL Art. 19)")
+    retention_actions = retention.add_subparsers(dest="action", required=True)
+    retention_actions.add_parser("run", help="run the daily retention job now and print what it did")
     return parser
 
 
@@ -201,6 +212,60 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+    import json
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from bot.app import open_database, rules_for
+    from handlers.staff.audit import FIELDS, export_trail
+
+    zone = rules_for(settings).zone
+    try:
+        first, last = date.fromisoformat(args.first), date.fromisoformat(args.last)
+    except ValueError as error:
+        print(f"error: --from/--to: {error}", file=sys.stderr)
+        return 1
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    db = open_database(settings)
+    try:
+        rows = await export_trail(db, start, end, args.ticket, datetime.now(UTC))
+    except LookupError:
+        print(f"error: no ticket {args.ticket}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    if args.format == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} rows", file=sys.stderr)
+    return 0
+
+
+async def _retention(settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from bot.app import open_database, rules_for
+    from bot.i18n import load_translator
+    from handlers.citizen.privacy.retention import apply_retention
+
+    db = open_database(settings)
+    try:
+        report = await apply_retention(db, load_translator(settings.default_locale), rules_for(settings),
+                                       datetime.now(UTC))  # fmt: skip
+    finally:
+        await db.dispose()
+    print(f"tickets pseudonymised: {report.tickets} (records kept sealed: {report.kept}); inbox keys: "
+          f"{report.inbox}; outbox rows: {report.outbox}; uploads: {report.uploads}; copies: {report.copies}; "
+          f"admins told: {report.told}")  # fmt: skip
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -232,6 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "keys":
         _upgrade(settings)
         return asyncio.run(_keys(settings, args))
+    if command == "audit":
+        _upgrade(settings)
+        return asyncio.run(_audit(settings, args))
+    if command == "retention":
+        _upgrade(settings)
+        return asyncio.run(_retention(settings))
     from bot.app import serve
 
     _upgrade(settings)

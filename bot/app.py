@@ -19,6 +19,7 @@ from bot.broadcaster import BroadcastLoop, outreach_rules
 from bot.channels.base import Channel
 from bot.channels.registry import build_channels
 from bot.config import Settings
+from bot.copies import Copies
 from bot.dashboard import Dashboard
 from bot.i18n import load_translator
 from bot.reach.sms import SmsTransport, Templates
@@ -40,6 +41,7 @@ DEMO_UNITS = Path(__file__).resolve().parent.parent / "demo" / "hanzhong.toml"
 DEMO_GUIDE = DEMO_UNITS.parent / "guide.toml"
 DEMO_EMERGENCY_WORDS = DEMO_UNITS.parent / "emergency.toml"
 DEMO_CLUSTERS = DEMO_UNITS.parent / "clusters.toml"
+DEMO_RETENTION = DEMO_UNITS.parent / "retention.toml"
 
 
 def cipher_for(settings: Settings) -> FieldCipher:
@@ -67,12 +69,24 @@ def rules_for(settings: Settings) -> Rules:
         emergency_words=read_emergency_words(settings.shishi_emergency_words or DEMO_EMERGENCY_WORDS),
         public_url=settings.shishi_public_url or f"http://{settings.http_host}:{settings.http_port}",
         clusters=read_clusters(settings.clusters_file or DEMO_CLUSTERS),
+        privacy_contact=settings.shishi_privacy_contact or "",
+        retention=read_retention(settings.retention_file or DEMO_RETENTION),
+        uploads_dir=str(settings.shishi_data_dir / "uploads"),
     )
 
 
 def read_emergency_words(path: Path) -> dict[str, Lexicon]:
     """The danger vocabularies per language (demo/emergency.toml by default); a broken file stops the start."""
     return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def read_retention(path: Path) -> dict[str, Any]:
+    """The retention terms (demo/retention.toml by default); a broken file stops the start."""
+    from handlers.citizen.privacy.policy import RetentionPolicy
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    RetentionPolicy.parse(data)
+    return data
 
 
 def read_clusters(path: Path) -> dict[str, Any]:
@@ -238,6 +252,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
 
     app.router.add_get("/healthz", healthz)
     Dashboard(db, translator, desk.rules, clock).install(app)  # the ledger at /desk/ (#17)
+    Copies(db, translator, clock).install(app)  # /mydata's one-time links (#16)
     reach = reach_transports(settings, db, translator, channels, clock)
     transports = [t for c in channels for t in c.transports()] + reach
     ladder = ladder_for(settings, transports)
@@ -254,6 +269,7 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
         clock=clock,
         interval=settings.followup_interval,
         digest_at=settings.digest_at,
+        retention_at=settings.retention_at,
         on_queued=sender.wake,
     )
     return Services(settings, db, translator, desk, channels, sender, app, ticker)

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
     shishi_public_url: str | None = None  # how people reach the desk, for links sent in chat; default http://HOST:PORT
     clusters_file: Path | None = None  # cluster thresholds (未诉先办); default demo/clusters.toml
+    # Whom citizens ask about their personal data (named in /privacy): an office, a phone, an address (#16)
+    shishi_privacy_contact: str | None = None
+    retention_file: Path | None = None  # retention terms per ticket kind (#16); default demo/retention.toml
+    retention_at: str = "03:30"  # local time of the daily retention job
     log_level: str = "INFO"
 
     @property

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from handlers.citizen.privacy.retention import RetentionReport, apply_retention
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.desk import fire_follow_ups
@@ -94,12 +95,14 @@ class FollowUpScheduler:
         clock: Clock = system_clock,
         interval: float = 30.0,
         digest_at: str = DEFAULT_DIGEST_AT,
+        retention_at: str = "03:30",
         on_queued: Callable[[], None] | None = None,
         batch: int = BATCH,
     ) -> None:
         self.db, self.translator, self.rules, self.clock = db, translator, rules, clock
         self.deadlines = rules.deadlines
         self.interval, self.digest_at, self.on_queued, self.batch = interval, digest_at, on_queued, batch
+        self.retention_at = retention_at
         self.scheduler = AsyncIOScheduler(timezone=self.deadlines.calendar.zone)
         quiet_per_tick_lines()
         self.ticks = 0
@@ -125,6 +128,15 @@ class FollowUpScheduler:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=3600,
+        )
+        hour, minute = (int(part) for part in self.retention_at.split(":"))
+        self.scheduler.add_job(
+            self.retention,
+            CronTrigger(hour=hour, minute=minute, timezone=self.deadlines.calendar.zone),
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=6 * 3600,  # the database holds what is due: a late run does the same work
         )
         self.scheduler.start()
 
@@ -160,6 +172,21 @@ class FollowUpScheduler:
         if report.fired or report.failed:
             log.info("follow-ups: %d fired, %d busy, %d failed", report.fired, report.busy, report.failed)
         if report.messages and self.on_queued is not None:
+            self.on_queued()
+        return report
+
+    async def retention(self) -> RetentionReport | None:
+        """The daily retention job (#16): what expired is pseudonymised or removed, and admins are told."""
+        try:
+            report = await apply_retention(self.db, self.translator, self.rules, self.clock())
+        except Exception:
+            log.exception("retention job failed; what is due stays due for the next run")
+            return None
+        log.info(
+            "retention: %d tickets pseudonymised (%d records kept), %d inbox keys, %d outbox rows, %d uploads, "
+            "%d copies", report.tickets, report.kept, report.inbox, report.outbox, report.uploads, report.copies,
+        )  # fmt: skip
+        if report.told and self.on_queued is not None:
             self.on_queued()
         return report
 

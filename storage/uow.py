@@ -48,6 +48,17 @@ class Database:
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self, write=False)
 
+    async def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and empty it, so pages from before an erasure (#16) do not
+        stay readable in the WAL. Best effort: a reader in the middle of a transaction leaves it for the next."""
+        if not self.sqlite:
+            return
+        async with self.engine.connect() as connection:  # outside any transaction (a checkpoint cannot run in one)
+            raw = (await connection.get_raw_connection()).driver_connection
+            if raw is not None:
+                cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await cursor.close()
+
     async def ping(self) -> bool:
         try:
             async with self.read_engine.connect() as connection:
@@ -78,6 +89,7 @@ class UnitOfWork:
         self.write = write
         self.events: list[object] = []
         self.publish: Subscriber | None = None
+        self.erased = False  # personal data was erased: the commit also empties SQLite's WAL
 
     async def record(self, event: object) -> None:
         self.events.append(event)
@@ -117,6 +129,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        if self.erased:
+            await self.db.checkpoint()
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -202,7 +202,8 @@ class Note:
         return " ".join(parts)
 
 
-async def _tell_officer(turn: Turn, ticket: Ticket, msgid: str) -> None:
+async def tell_officer(turn: Turn, ticket: Ticket, msgid: str) -> None:
+    """The officer holding the ticket hears of what its citizen did (a message `msgid` naming its number)."""
     if ticket.officer_id is None:
         return
     officer = await turn.uow.officers.get(ticket.officer_id)
@@ -233,7 +234,7 @@ async def add_information(turn: Turn, answers: Answers) -> None:
     )
     if info.get("files"):
         ticket.attachments = [*(ticket.attachments or []), *({**f, "event": event.id} for f in info["files"])]
-    await _tell_officer(turn, ticket, "mytickets.alert.info")
+    await tell_officer(turn, ticket, "mytickets.alert.info")
     turn.say("mytickets.add.done", number=ticket.number)
     await show_ticket(turn, ticket)
 
@@ -257,7 +258,7 @@ async def withdraw(turn: Turn, answers: Answers) -> None:
     except lifecycle.IllegalTransition:
         turn.say("mytickets.closed", number=ticket.number)
         return
-    await _tell_officer(turn, ticket, "mytickets.alert.cancelled")
+    await tell_officer(turn, ticket, "mytickets.alert.cancelled")
     turn.say("mytickets.cancel.done", number=ticket.number)
     await show_ticket(turn, ticket)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from handlers.citizen import link, menu, mytickets, navigation, rating, sms
+from handlers.citizen.privacy import copy, correct, delete, notice
 from handlers.conversation.routes import Command, Routes
 
 ROUTES: Final = Routes(
@@ -19,6 +20,9 @@ ROUTES: Final = Routes(
         Command("link", link.command),
         Command("unlink", link.unlink),
         Command("sms", sms.start),
+        Command("privacy", notice.show),
+        Command("mydata", copy.send_copy),
+        Command("delete", delete.ask),
     ),
     buttons={
         "menu": menu.on_menu,
@@ -30,6 +34,14 @@ ROUTES: Final = Routes(
         "my": mytickets.on_button,
         "rate": rating.on_button,
         "link": link.on_button,
+        notice.PREFIX: notice.on_button,
     },
-    interviews=(mytickets.TICKET_NOTE, mytickets.TICKET_CANCEL, rating.COMMENT_FORM, sms.PHONE_FORM, sms.CODE_FORM),
+    interviews=(
+        mytickets.TICKET_NOTE,
+        mytickets.TICKET_CANCEL,
+        rating.COMMENT_FORM,
+        sms.PHONE_FORM,
+        sms.CODE_FORM,
+        *correct.FORMS,
+    ),
 )

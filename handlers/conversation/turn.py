@@ -38,6 +38,9 @@ class Rules:
     citizen_quiet: str = "21:00-08:00"  # local hours with nothing for citizens that is not urgent (local policy)
     public_url: str = ""  # where this desk's HTTP server is reached from outside, for links sent in chat (#17)
     clusters: Mapping[str, Any] = field(default_factory=dict)  # the cluster thresholds' data file, parsed (#17)
+    privacy_contact: str = ""  # whom a citizen asks about their personal data, named in /privacy (#16)
+    retention: Mapping[str, Any] = field(default_factory=dict)  # the retention policy's data file, parsed (#16)
+    uploads_dir: str = ""  # where the web chat keeps uploads, so erasure removes a person's files (#16)
 
     @property
     def zone(self) -> ZoneInfo:

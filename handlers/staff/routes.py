@@ -11,7 +11,7 @@ from handlers.conversation import engine
 from handlers.conversation.buttons import Data
 from handlers.conversation.routes import Command, Routes
 from handlers.conversation.turn import Turn
-from handlers.staff import actions, answers, joining, lists, relay, transfer
+from handlers.staff import actions, answers, audit, joining, lists, relay, transfer
 from handlers.staff.card import view
 from handlers.staff.context import PREFIX, Ctx, load, not_found
 from handlers.tickets.policy import Action
@@ -75,6 +75,7 @@ ROUTES: Final = Routes(
         Command("duty", lists.duty, Action.DUTY),
         Command("overview", lists.overview, Action.OVERVIEW),
         Command("invite", joining.invite, Action.INVITE),
+        Command("audit", audit.show_trail, Action.AUDIT),
     ),
     buttons={PREFIX: on_button},
     text=(relay.take_text,),

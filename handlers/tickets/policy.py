@@ -45,6 +45,7 @@ class Action(StrEnum):
     EXPORT = "export"
     DASHBOARD = "dashboard"
     LINK_CASE = "link_case"
+    AUDIT = "audit"
 
 
 # Actions about no ticket in particular; every other action needs one.
@@ -59,6 +60,7 @@ GENERAL: Final = frozenset(
         Action.LEDGER,
         Action.EXPORT,
         Action.DASHBOARD,
+        Action.AUDIT,
     }
 )
 
@@ -163,6 +165,8 @@ GENERAL_RULES: Final[dict[Action, GeneralRule]] = {
     Action.LEDGER: lambda a: a.role in (Role.LEADER, Role.ADMIN),
     Action.EXPORT: lambda a: a.role in (Role.LEADER, Role.ADMIN),
     Action.DASHBOARD: lambda a: a.role in (Role.LEADER, Role.ADMIN),
+    # Who saw or changed what on a ticket (#16): admins, who answer for the record of access.
+    Action.AUDIT: lambda a: a.role == Role.ADMIN,
 }
 
 

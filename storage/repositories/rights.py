@@ -228,8 +228,11 @@ class RightsRepository:
         count += _rows(
             await s.execute(
                 update(TicketEvent)
-                .where(TicketEvent.ticket_id == ticket.id, TicketEvent.note.is_not(None))
-                .values(note=None)
+                .where(
+                    TicketEvent.ticket_id == ticket.id,
+                    or_(TicketEvent.note.is_not(None), TicketEvent.note_sealed.is_not(None)),
+                )
+                .values(note=None, note_sealed=None)
             )
         )
         await s.execute(

@@ -64,6 +64,7 @@ MATRIX: dict[Action, tuple[str | None, frozenset[str]]] = {
     Action.EXPORT: (None, frozenset({"leader_a", "admin"})),
     Action.DASHBOARD: (None, frozenset({"leader_a", "admin"})),
     Action.LINK_CASE: ("claimed", frozenset({"officer_a", "leader_a", "admin"})),
+    Action.AUDIT: (None, frozenset({"admin"})),
 }
 
 # While a ticket is unclaimed, every officer of its unit may look at it, pass it on or turn it down.
@@ -271,6 +272,7 @@ def _plans(driver: DeskDriver) -> dict[Action, tuple[Plan, Callable[[int, str], 
         Action.LEDGER: (command("/ledger"), lambda tid, name: has_event("__never__", tid)),
         Action.EXPORT: (command("/export"), lambda tid, name: has_event("__never__", tid)),
         Action.DASHBOARD: (command("/dashboard"), lambda tid, name: has_event("__never__", tid)),
+        Action.AUDIT: (command("/audit"), lambda tid, name: has_event("__never__", tid)),
     }
 
 

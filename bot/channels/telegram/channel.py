@@ -32,6 +32,8 @@ from bot.channels.telegram.transport import TelegramTransport
 from bot.channels.telegram.updates import ALLOWED_UPDATES, CHANNEL, Received, chat_of, receive
 from bot.channels.throttle import RateLimiter
 from bot.config import Settings
+from handlers.citizen.privacy.copy import NAME_PREFIX as COPY_NAME
+from handlers.citizen.privacy.copy import open_copy
 from handlers.conversation.i18n import SUPPORTED, Translator
 from handlers.conversation.messages import Reply
 from handlers.desk import Desk
@@ -207,7 +209,10 @@ class TelegramChannel(Channel):
         self.wake()
 
     async def _image(self, name: str) -> bytes | None:
-        """An image the desk made for a chat (a /ledger chart), to upload."""
+        """A file the desk made for a chat, to upload: a /ledger chart, or a /mydata copy (#16)."""
+        if name.startswith(COPY_NAME) and name.endswith(".json"):
+            return await open_copy(self.db, name.removeprefix(COPY_NAME).removesuffix(".json"), self.desk.clock(),
+                                   once=False)  # fmt: skip
         async with self.db.reading() as uow:
             image = await uow.ledger.charts.get(name)
             return image.png if image is not None else None
