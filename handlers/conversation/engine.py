@@ -170,7 +170,8 @@ def summary(turn: Turn, interview: Interview, *, lead: str | None = None) -> Rep
         (turn.button("engine.submit", "nav:submit"), turn.button("engine.edit", "nav:edit")),
         (turn.button("nav.back", "nav:back"), turn.button("nav.cancel", "nav:cancel")),
     )
-    return Reply(text="\n".join(lines), buttons=rows)
+    # It repeats every answer (sensitive ones, free text as typed): its outbox row is sealed at rest (issue #16).
+    return Reply(text="\n".join(lines), buttons=rows, sensitive=True)
 
 
 def edit_menu(turn: Turn, interview: Interview, *, lead: str | None = None) -> Reply:

@@ -7,6 +7,7 @@ from typing import Any
 
 from handlers.conversation.inputs import IdNumber, Text, YesNo, options_from
 from handlers.conversation.interview import Answers, Interview, Step, if_
+from handlers.conversation.messages import Reply
 from handlers.conversation.places import COUNTY_CHOICE
 from handlers.conversation.turn import Turn
 from handlers.interviews.contact import PHONE
@@ -29,7 +30,8 @@ def assessment(answers: Answers) -> dict[str, Any]:
 
 
 def tell_outcome(turn: Turn, answers: Answers) -> None:
-    turn.reply(outcome_text(turn, answers))
+    """Sealed at rest: its reasons repeat sensitive answers (age, group, income)."""
+    turn.reply(Reply(text=outcome_text(turn, answers), sensitive=True))
 
 
 def outcome_text(turn: Turn, answers: Answers) -> str:
