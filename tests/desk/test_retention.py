@@ -45,9 +45,9 @@ async def test_retention_purges_exactly_what_expired(driver: DeskDriver, clock: 
     service_cut = policy.closed_before(policy.term("service").years, start)
     assert service_cut > dispute_cut  # the data file gives enquiries a shorter term: both are exercised
 
-    planted = {name: await plant_ticket(driver, citizen, UNIT_A, kind=kind)
-               for name, kind in (("expired", "dispute"), ("recent", "dispute"), ("service", "service"),
-                                  ("open", "dispute"), ("aid", "legal_aid"), ("service_recent", "service"))}  # fmt: skip
+    kinds = {"expired": "dispute", "recent": "dispute", "service": "service", "open": "dispute", "aid": "legal_aid",
+             "service_recent": "service"}  # fmt: skip
+    planted = {name: await plant_ticket(driver, citizen, UNIT_A, kind=kind) for name, kind in kinds.items()}
     await close(driver, planted["expired"].id, dispute_cut - DAY)
     await close(driver, planted["recent"].id, dispute_cut + DAY)
     await close(driver, planted["service"].id, service_cut - DAY)
@@ -61,8 +61,9 @@ async def test_retention_purges_exactly_what_expired(driver: DeskDriver, clock: 
         uow.session.add(InboxEntry(channel="webchat", update_key="new-key", received_at=start - DAY))
         old = start - 200 * DAY
         for status, broadcast in (("sent", None), ("sent", 7), ("pending", None)):
-            uow.session.add(OutboxMessage(channel="webchat", recipient="w-old", payload={"text": SUMMARY},
-                                          status=status, broadcast_id=broadcast, not_before=old, created_at=old))  # fmt: skip
+            row = OutboxMessage(channel="webchat", recipient="w-old", payload={"text": SUMMARY}, status=status,
+                                broadcast_id=broadcast, not_before=old, created_at=old)  # fmt: skip
+            uow.session.add(row)
         await uow.commit()
 
     rules = Rules(retention=RETENTION)
