@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 
-from storage.models import Conversation, OutboxMessage, Ticket, TicketEvent, WeChatToken
+from storage.models import Conversation, DataCopy, OutboxMessage, Ticket, TicketErasure, TicketEvent, WeChatToken
 from storage.uow import Database, UnitOfWork
 
 
@@ -34,6 +34,8 @@ SEALED: list[SealedColumns] = [
     SealedColumns(TicketEvent, ("note_sealed",)),
     SealedColumns(Conversation, ("state_sealed",)),
     SealedColumns(WeChatToken, ("token_sealed",)),
+    SealedColumns(TicketErasure, ("kept_sealed",)),  # a record a law requires kept after erasure (#16)
+    SealedColumns(DataCopy, ("body_sealed",)),  # a /mydata copy not yet fetched (#16)
 ]  # fmt: skip
 
 
