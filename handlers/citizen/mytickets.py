@@ -15,6 +15,7 @@ from handlers.conversation.buttons import Data, data
 from handlers.conversation.inputs import Accepted, Parsed, Rejected, Text
 from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.messages import Button, Incoming, Reply, Request
+from handlers.conversation.personal import conceal
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import category_label, kind_label, label, stamp, status_label
 from handlers.tickets import lifecycle
@@ -229,8 +230,9 @@ async def add_information(turn: Turn, answers: Answers) -> None:
         "citizen_info",
         actor_person_id=turn.person.id,
         now=turn.now,
-        note=info.get("text"),
+        note=conceal(info["text"])[0] if info.get("text") else None,
         citizen_visible=True,
+        original=info.get("text"),
     )
     if info.get("files"):
         ticket.attachments = [*(ticket.attachments or []), *({**f, "event": event.id} for f in info["files"])]

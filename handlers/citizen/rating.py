@@ -12,6 +12,7 @@ from handlers.conversation.buttons import Data, data
 from handlers.conversation.inputs import Accepted, Parsed, Rejected
 from handlers.conversation.interview import Answers, Step, form
 from handlers.conversation.messages import Button, Incoming, Reply, Request
+from handlers.conversation.personal import conceal
 from handlers.conversation.quiet import officer_not_before
 from handlers.conversation.turn import Turn
 from handlers.followups.satisfaction import COMMENT, PREFIX, SOLVED, SOLVED_ANSWERS, TREAT, solved_question
@@ -56,7 +57,7 @@ async def _save_comment(turn: Turn, answers: Answers) -> None:
         turn.say("rate.not_yours")
         return
     await lifecycle.record(turn.uow, ticket, "rating_comment", actor_person_id=turn.person.id, now=turn.now,
-                           note=answers["comment"])  # fmt: skip
+                           note=conceal(answers["comment"])[0], original=answers["comment"])  # fmt: skip
     turn.say("rate.comment_thanks")
 
 

@@ -10,6 +10,7 @@ from handlers.conversation.buttons import data
 from handlers.conversation.inputs import Moment
 from handlers.conversation.interview import Answers, Step
 from handlers.conversation.messages import Reply
+from handlers.conversation.personal import conceal
 from handlers.conversation.words import status_label
 from handlers.staff.card import show_card
 from handlers.staff.context import PREFIX, Ctx, can_move, move, reply_row, tell_citizen, tell_officer
@@ -58,8 +59,9 @@ async def phone(ctx: Ctx, arg: str) -> None:
 
 async def _save_note(ctx: Ctx, answers: Answers) -> None:
     await lifecycle.record(
-        ctx.turn.uow, ctx.ticket, "note", actor_person_id=ctx.actor.person_id, now=ctx.now, note=answers["text"]
-    )
+        ctx.turn.uow, ctx.ticket, "note", actor_person_id=ctx.actor.person_id, now=ctx.now,
+        note=conceal(answers["text"])[0], original=answers["text"],
+    )  # fmt: skip
     await show_card(ctx, "desk.note.saved")
 
 

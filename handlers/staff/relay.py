@@ -11,6 +11,7 @@ from handlers.conversation.buttons import data
 from handlers.conversation.inputs import Accepted, Rejected
 from handlers.conversation.interview import Answers, Step
 from handlers.conversation.messages import Button, Reply
+from handlers.conversation.personal import conceal
 from handlers.conversation.turn import Turn
 from handlers.staff.context import PREFIX, WORKING, Ctx, load, not_found, reply_row, tell_citizen
 from handlers.staff.forms import MESSAGE_TEXT, asks, open_form, ticket_form
@@ -28,8 +29,8 @@ async def _send(ctx: Ctx, answers: Answers) -> None:
         ctx.say("desk.message.closed", number=ticket.number)
         return
     await lifecycle.record(
-        ctx.turn.uow, ticket, "message_out", actor_person_id=ctx.actor.person_id, now=ctx.now, note=text,
-        citizen_visible=True,
+        ctx.turn.uow, ticket, "message_out", actor_person_id=ctx.actor.person_id, now=ctx.now, note=conceal(text)[0],
+        citizen_visible=True, original=text,
     )  # fmt: skip
     delivered = await tell_citizen(
         ctx,
@@ -60,8 +61,8 @@ async def citizen_message(ctx: Ctx, text: str, *, relayed: bool = False) -> None
         ctx.say("desk.tell.reply_closed", number=ticket.number)
         return
     await lifecycle.record(
-        turn.uow, ticket, "message_in", actor_person_id=ctx.actor.person_id, now=ctx.now, note=text,
-        citizen_visible=True,
+        turn.uow, ticket, "message_in", actor_person_id=ctx.actor.person_id, now=ctx.now, note=conceal(text)[0],
+        citizen_visible=True, original=text,
     )  # fmt: skip
     officer = await turn.uow.officers.get(ticket.officer_id)
     if officer is not None and officer.active:
@@ -70,6 +71,7 @@ async def citizen_message(ctx: Ctx, text: str, *, relayed: bool = False) -> None
         def render(locale: str) -> Reply:
             return Reply(
                 text=tr(locale, "desk.message.from_citizen", number=ticket.number, text=text),
+                sensitive=True,  # the citizen's words as written: sealed at rest
                 buttons=(
                     (
                         Button(tr(locale, "desk.btn.message"), data(PREFIX, "msg", ticket.id)),
