@@ -25,6 +25,9 @@ TICKETS = 240
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
+SEALED_ANSWERS = range(0, TICKETS, 3)
+
+
 def phone_of(n: int) -> str:
     return f"139{n:08d}"
 
@@ -41,6 +44,8 @@ async def seed(url: str) -> None:
                             updated_at=NOW)  # fmt: skip
             ticket.phone_sealed = uow.cipher.encrypt(phone_of(n))
             ticket.phone_hash = uow.cipher.lookup_hash(phone_of(n))
+            if n % 3 == 0:  # sensitive answers and free text's originals, sealed together (#16)
+                uow.tickets.seal(ticket, {"fraud_amount": f"{n}.50"}, {"description": f"电话 {phone_of(n)}"})
             uow.session.add(ticket)
             uow.session.add(Conversation(person_id=person.id, state_sealed=uow.cipher.encrypt(f'{{"n": {n}}}'),
                                          version=1, updated_at=NOW))  # fmt: skip
@@ -78,7 +83,7 @@ async def test_a_rotation_killed_half_way_resumes_and_ends_with_everything_on_th
     both = Database(db_url, FieldCipher.from_secret(NEW, [OLD]))
     try:
         half = await remaining(both)
-        assert 0 < sum(half.values()) < TICKETS * 2 + TICKETS // 4  # some moved, some not yet
+        assert 0 < sum(half.values()) < TICKETS * 2 + TICKETS // 4 + len(SEALED_ANSWERS)  # some moved, some not yet
         async with both.reading() as uow:  # the desk reads everything meanwhile, whichever key sealed it
             tickets = (await uow.session.execute(select(Ticket).order_by(Ticket.id))).scalars().all()
             assert [uow.cipher.decrypt(t.phone_sealed or "") for t in tickets] == [phone_of(n) for n in range(TICKETS)]
@@ -98,6 +103,10 @@ async def test_a_rotation_killed_half_way_resumes_and_ends_with_everything_on_th
                 phones = [uow.cipher.decrypt(t.phone_sealed or "") for t in tickets]
                 assert phones == [phone_of(n) for n in range(TICKETS)]
                 assert [t.phone_hash for t in tickets] == [uow.cipher.lookup_hash(p) for p in phones]
+                opened = {n: (uow.tickets.answers(t), uow.tickets.originals(t)) for n, t in enumerate(tickets)}
+                assert {n: held for n, held in opened.items() if held[0]} == {
+                    n: ({"fraud_amount": f"{n}.50"}, {"description": f"电话 {phone_of(n)}"}) for n in SEALED_ANSWERS
+                }
                 states = (await uow.session.execute(select(Conversation))).scalars().all()
                 assert sorted(uow.conversations.unseal(c) for c in states) == sorted(
                     f'{{"n": {n}}}' for n in range(TICKETS)
