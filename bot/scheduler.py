@@ -18,7 +18,8 @@ from handlers.citizen.privacy.retention import RetentionReport, apply_retention
 from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.desk import fire_follow_ups
-from handlers.followups.firing import BATCH, TickReport
+from handlers.followups.effects import TickReport
+from handlers.followups.firing import BATCH
 from handlers.followups.ladder import DEFAULT_DIGEST_AT, ensure_digest
 from handlers.tickets.deadlines import Deadlines, build_deadlines
 from handlers.tickets.workcal import WorkCalendar, parse_office_hours

@@ -12,7 +12,8 @@ from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
 from handlers.conversation.turn import Clock, Rules, State, Turn, system_clock
 from handlers.delivery import Delivery, delivery, take_replies
-from handlers.followups.firing import TickReport, tick
+from handlers.followups.effects import TickReport
+from handlers.followups.firing import tick
 from handlers.router import INTERVIEWS, SUBSCRIBERS, dispatch
 from storage.models import OutboxMessage
 from storage.repositories.people import StaffChat

@@ -47,6 +47,7 @@ async def test_a_second_sender_skips_what_stands_behind_a_row_the_first_holds(db
             await second.commit()
         await first.commit()
 
+
 async def test_one_claim_takes_a_chats_rows_together_in_order_and_urgent_ones_may_overtake(db: Database) -> None:
     await queue(
         db,

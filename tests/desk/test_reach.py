@@ -22,7 +22,7 @@ from handlers.citizen.push import remember_push
 from handlers.conversation.messages import Reply
 from handlers.delivery import Ladder
 from handlers.desk import fire_follow_ups
-from handlers.followups.firing import TickReport
+from handlers.followups.effects import TickReport
 from storage.models import AuditEntry, FollowUp, OutboxMessage, Ticket
 from tests.conftest import Chat, DeskDriver, FakeClock, buttons
 from tests.support import fake_reach

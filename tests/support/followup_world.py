@@ -11,7 +11,8 @@ from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Effects, Rules
 from handlers.desk import fire_follow_ups
 from handlers.followups import ladder
-from handlers.followups.firing import BATCH, TickReport
+from handlers.followups.effects import TickReport
+from handlers.followups.firing import BATCH
 from handlers.router import SUBSCRIBERS
 from handlers.tickets import lifecycle
 from handlers.tickets.events import TicketOpened

@@ -6,6 +6,7 @@ button (CSRF-checked, audited), sign-out."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -179,7 +180,8 @@ async def test_leaders_dashboard_on_a_phone_and_a_desktop(browser: Any, bot: Bot
         await page.click("#export")
     download = await downloading.value
     assert download.suggested_filename.endswith(".xlsx"), download.suggested_filename
-    book = openpyxl.load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
+    saved = Path(await download.path())
+    book = openpyxl.load_workbook(io.BytesIO(await asyncio.to_thread(saved.read_bytes)))
     assert book.sheetnames[0] == T("zh_CN", "ledger.sheet.summary")
     async with desk.db.reading() as uow:
         exports = (await uow.session.execute(
