@@ -8,13 +8,24 @@ what is left. On PostgreSQL concurrent writers and a second rotation skip the ro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 
-from storage.models import Conversation, DataCopy, OutboxMessage, Ticket, TicketErasure, TicketEvent, WeChatToken
+from storage.models import (
+    ConfirmedPhone,
+    Conversation,
+    DataCopy,
+    OutboxMessage,
+    PushSubscription,
+    Ticket,
+    TicketErasure,
+    TicketEvent,
+    WeChatToken,
+)
 from storage.uow import Database, UnitOfWork
 
 
@@ -25,6 +36,12 @@ class SealedColumns:
     model: Any
     columns: tuple[str, ...]
     hashes: dict[str, str] = field(default_factory=dict)
+    hashed_part: dict[str, Callable[[str], str]] = field(default_factory=dict)  # hash column → what of the value
+
+
+def _endpoint(info: str) -> str:
+    """A push subscription is found by its endpoint's hash; the sealed value is the whole subscription (JSON)."""
+    return str(json.loads(info)["endpoint"])
 
 
 # Every sealed column the desk has. A new one is added here, or `keys rotate` leaves it on the old key.
@@ -36,6 +53,8 @@ SEALED: list[SealedColumns] = [
     SealedColumns(WeChatToken, ("token_sealed",)),
     SealedColumns(TicketErasure, ("kept_sealed",)),  # a record a law requires kept after erasure (#16)
     SealedColumns(DataCopy, ("body_sealed",)),  # a /mydata copy not yet fetched (#16)
+    SealedColumns(PushSubscription, ("info_sealed",), {"endpoint_hash": "info_sealed"}, {"endpoint_hash": _endpoint}),
+    SealedColumns(ConfirmedPhone, ("phone_sealed",)),  # a pending SMS code made before the swap must be asked again
 ]  # fmt: skip
 
 
@@ -74,7 +93,8 @@ async def _batch_of(uow: UnitOfWork, sealed: SealedColumns, batch: int) -> int:
                 setattr(row, column, uow.cipher.encrypt(plain))
                 for hashed, source in sealed.hashes.items():
                     if source == column:
-                        setattr(row, hashed, uow.cipher.lookup_hash(plain))
+                        part = sealed.hashed_part.get(hashed)
+                        setattr(row, hashed, uow.cipher.lookup_hash(part(plain) if part else plain))
     return len(rows)
 
 

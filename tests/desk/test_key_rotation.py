@@ -5,6 +5,7 @@ held, its keyed hashes recomputed; meanwhile the desk reads everything, old key 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from handlers.conversation.messages import Reply
 from storage.crypto import FieldCipher
-from storage.models import Conversation, OutboxMessage, Person, Ticket
+from storage.models import ChatIdentity, ConfirmedPhone, Conversation, OutboxMessage, Person, PushSubscription, Ticket
 from storage.rotation import remaining
 from storage.uow import Database
 
@@ -30,6 +31,10 @@ SEALED_ANSWERS = range(0, TICKETS, 3)
 
 def phone_of(n: int) -> str:
     return f"139{n:08d}"
+
+
+def endpoint_of(n: int) -> str:
+    return f"https://push.example/send/{n}"
 
 
 async def seed(url: str) -> None:
@@ -49,6 +54,18 @@ async def seed(url: str) -> None:
             uow.session.add(ticket)
             uow.session.add(Conversation(person_id=person.id, state_sealed=uow.cipher.encrypt(f'{{"n": {n}}}'),
                                          version=1, updated_at=NOW))  # fmt: skip
+            if n % 5 == 0:  # the web push subscription and the SMS phone of reaching them (#14)
+                identity = ChatIdentity(person_id=person.id, channel="webchat", external_id=f"w{n}", created_at=NOW,
+                                        last_seen_at=NOW)  # fmt: skip
+                uow.session.add(identity)
+                await uow.flush()
+                info = json.dumps({"endpoint": endpoint_of(n), "keys": {"p256dh": "k", "auth": "a"}})
+                uow.session.add(PushSubscription(identity_id=identity.id, info_sealed=uow.cipher.encrypt(info),
+                                                 endpoint_hash=uow.cipher.lookup_hash(endpoint_of(n)),
+                                                 created_at=NOW))  # fmt: skip
+                uow.session.add(ConfirmedPhone(person_id=person.id, phone_sealed=uow.cipher.encrypt(phone_of(n)),
+                                               phone_masked="139****0000", landline=False, code_tries=0,
+                                               updated_at=NOW))  # fmt: skip
             if n % 4 == 0:
                 payload = uow.outbox.seal(Reply(text=f"完整号码 {phone_of(n)}").to_payload())
                 uow.session.add(OutboxMessage(channel="webchat", recipient=f"c{n}", payload=payload, priority=0,
@@ -83,7 +100,9 @@ async def test_a_rotation_killed_half_way_resumes_and_ends_with_everything_on_th
     both = Database(db_url, FieldCipher.from_secret(NEW, [OLD]))
     try:
         half = await remaining(both)
-        assert 0 < sum(half.values()) < TICKETS * 2 + TICKETS // 4 + len(SEALED_ANSWERS)  # some moved, some not yet
+        assert (
+            0 < sum(half.values()) < TICKETS * 2 + TICKETS // 4 + len(SEALED_ANSWERS) + 2 * len(range(0, TICKETS, 5))
+        )  # some moved, some not yet
         async with both.reading() as uow:  # the desk reads everything meanwhile, whichever key sealed it
             tickets = (await uow.session.execute(select(Ticket).order_by(Ticket.id))).scalars().all()
             assert [uow.cipher.decrypt(t.phone_sealed or "") for t in tickets] == [phone_of(n) for n in range(TICKETS)]
@@ -110,6 +129,16 @@ async def test_a_rotation_killed_half_way_resumes_and_ends_with_everything_on_th
                 states = (await uow.session.execute(select(Conversation))).scalars().all()
                 assert sorted(uow.conversations.unseal(c) for c in states) == sorted(
                     f'{{"n": {n}}}' for n in range(TICKETS)
+                )
+                pushes = (await uow.session.execute(select(PushSubscription))).scalars().all()
+                endpoints = sorted(json.loads(uow.cipher.decrypt(p.info_sealed))["endpoint"] for p in pushes)
+                assert endpoints == sorted(endpoint_of(n) for n in range(0, TICKETS, 5))
+                assert all(p.endpoint_hash == uow.cipher.lookup_hash(endpoint_of(int(p.info_sealed and
+                           json.loads(uow.cipher.decrypt(p.info_sealed))["endpoint"].rsplit("/", 1)[1])))
+                           for p in pushes)  # fmt: skip
+                sms = (await uow.session.execute(select(ConfirmedPhone))).scalars().all()
+                assert sorted(uow.cipher.decrypt(p.phone_sealed) for p in sms) == sorted(
+                    phone_of(n) for n in range(0, TICKETS, 5)
                 )
                 rows = (await uow.session.execute(select(OutboxMessage))).scalars().all()
                 texts = {uow.outbox.open(r.payload)["text"] for r in rows}

@@ -34,3 +34,14 @@ def test_values_sealed_before_keys_had_names_still_open() -> None:
     assert cipher.decrypt(legacy) == "answers" and not cipher.is_current(legacy)
     rotated = FieldCipher.from_secret("a second secret", ["the first secret"])
     assert rotated.decrypt(legacy) == "answers"
+
+
+def test_every_sealed_column_is_rotated() -> None:
+    """A sealed column `keys rotate` does not know stays on the old key, and is lost when the old key is dropped."""
+    from storage.models import Base
+    from storage.rotation import SEALED
+
+    rotated = {(s.model.__tablename__, column) for s in SEALED for column in s.columns}
+    sealed = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if c.name.endswith("_sealed")}
+    assert sealed - rotated == set()
+    assert rotated <= sealed
