@@ -105,9 +105,11 @@ async def tell_citizen(
     extra: Callable[[str], Mapping[str, object]] | None = None,
     buttons: Callable[[str], tuple[tuple[Button, ...], ...]] | None = None,
     notice: str | None = None,
+    sensitive: bool = False,
 ) -> bool:
     """A citizen-visible change, in the citizen's own language, on their latest reachable chat. `notice` names a
-    change that matters (accepted, message, decision): it may then reach them by a notification, a push or an SMS."""
+    change that matters (accepted, message, decision): it may then reach them by a notification, a push or an SMS.
+    `sensitive` seals the row at rest (an officer's own words may carry a number)."""
     tr, ticket, unit = ctx.turn.translator, ctx.ticket, await unit_of(ctx)
 
     def render(locale: str) -> Reply:
@@ -119,6 +121,7 @@ async def tell_citizen(
             buttons=buttons(locale) if buttons else (),
             notice=notice,
             facts=notice_facts(tr, locale, ticket, notice),
+            sensitive=sensitive,
         )
 
     return await ctx.turn.outbox.to_person(ticket.citizen_id, render, kind="update", urgent=ticket.urgent)

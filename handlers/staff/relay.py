@@ -38,6 +38,7 @@ async def _send(ctx: Ctx, answers: Answers) -> None:
         extra=lambda locale: {"text": text},
         buttons=lambda locale: reply_row(ctx, locale),
         notice="message",
+        sensitive=True,  # the officer's words as written: sealed at rest, like the citizen's
     )
     ctx.say("desk.message.sent" if delivered else "desk.message.unreachable", number=ticket.number)
 

@@ -14,6 +14,7 @@ from tests.support.officer_world import UNIT_A, Staff, load_demo, officer_of, pl
 DESCRIPTION = "对方电话 13912345678，我的卡号 6222021234567890128 被他骗走了钱"
 MASKED = "对方电话 139****5678，我的卡号 6222***********0128 被他骗走了钱"
 MESSAGE = "我身份证是 610702199003071230，您可以打 0916-3317245 找我"
+OFFICER_SAYS = "请留个联系方式，或打我的手机 13787654321"
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ async def test_the_officer_in_charge_reveals_what_others_see_masked(driver: Desk
         uow.tickets.seal(held, {}, {"description": DESCRIPTION})
         await uow.commit()
     await driver.press(team.officer_a, f"t:msg:{planted.id}")
-    await driver.say(team.officer_a, "请留个联系方式")
+    await driver.say(team.officer_a, OFFICER_SAYS)
+    assert any(OFFICER_SAYS in r.text for r in await driver.replies(citizen))  # delivered as written
     await driver.say(citizen, MESSAGE)
 
     async with driver.db.reading() as uow:
@@ -62,4 +64,5 @@ async def test_the_officer_in_charge_reveals_what_others_see_masked(driver: Desk
         recorded = await uow.tickets.last_event(planted.id, ("original_revealed",))
     assert [p for a, p in audit if a == "reveal_original"] == [in_charge]
     assert recorded is not None and recorded.actor_person_id == in_charge
-    assert not [p for p in rows if "13912345678" in str(p) or "610702199003071230" in str(p)]  # sealed rows only
+    plain = ("13912345678", "610702199003071230", "13787654321", "3317245")
+    assert not [p for p in rows if any(number in str(p) for number in plain)]  # sealed rows only, both ways
