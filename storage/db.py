@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, literal
@@ -88,6 +89,13 @@ class WriteGate:
     async def __aexit__(self, *exc: object) -> None:
         if self._lock is not None:
             self._lock.release()
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A time read back as UTC: SQLite drops the zone of an aggregate (min, max)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def fixed(value: str) -> Any:

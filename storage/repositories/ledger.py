@@ -1,17 +1,17 @@
 """The ledger (台账) in SQL: tickets counted by unit, kind, category, county, status and outcome with the conditions of
 the three rates summed beside them, the week-by-week trend, what is overdue now, broadcasts and convenience measures —
-never by loading tickets. Also what the ledger keeps of its own: cluster keys and clusters, the dashboard's passes
-and sessions, chart images. Which statuses count as what is the caller's (handlers/tickets) to say."""
+never by loading tickets. What the ledger keeps of its own is beside it: clusters.py, dashboard.py. Which statuses
+count as what is the caller's (handlers/tickets) to say."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Integer, Numeric, and_, case, cast, delete, func, literal, or_, select, text, update
+from sqlalchemy import Float, Integer, Numeric, and_, case, cast, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -19,18 +19,13 @@ from storage.db import insert_for
 from storage.models import (
     Broadcast,
     BroadcastDelivery,
-    ChartImage,
-    Cluster,
-    ClusterAlert,
-    ClusterKey,
-    ClusterMember,
-    DashboardPass,
-    DashboardSession,
     GuideEntry,
     MeasureAsk,
     OutboxMessage,
     Ticket,
 )
+from storage.repositories.clusters import ClusterRepository
+from storage.repositories.dashboard import AccessRepository, ChartRepository
 
 WEEK_SECONDS = 7 * 86400
 
@@ -116,12 +111,6 @@ class MeasureRow:
     entry: GuideEntry
     views: int
     searches: int
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone of an aggregate
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class LedgerRepository:
@@ -374,176 +363,3 @@ class LedgerRepository:
             .order_by(GuideEntry.position)
         )
         return [MeasureRow(e, int(v or 0), int(s or 0)) for e, v, s in (await self.session.execute(stmt)).all()]
-
-
-class ClusterRepository:
-    """Keys tickets share and the clusters they form."""
-
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
-        self.session, self.dialect = session, dialect
-
-    async def lock_key(self, key: str) -> None:
-        """Till commit, one transaction at a time works on this key (PostgreSQL; SQLite has one writer anyway), so two
-        tickets of one key at the same moment cannot both make a cluster."""
-        if self.dialect == "postgresql":
-            await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-
-    async def add_key(self, key: ClusterKey) -> None:
-        self.session.add(key)
-        await self.session.flush()
-
-    async def sharing(self, kind: str, key_hash: str, since: datetime) -> list[tuple[int, int | None, datetime]]:
-        """(ticket id, unit id, created) of the tickets with this key opened since `since`, oldest first."""
-        stmt = (
-            select(ClusterKey.ticket_id, Ticket.unit_id, ClusterKey.created_at)
-            .join(Ticket, Ticket.id == ClusterKey.ticket_id)
-            .where(ClusterKey.kind == kind, ClusterKey.key_hash == key_hash, ClusterKey.created_at >= since)
-            .order_by(ClusterKey.created_at, ClusterKey.ticket_id)
-        )
-        return [(int(t), u, _utc(c) or c) for t, u, c in (await self.session.execute(stmt)).all()]
-
-    async def open_for(self, kind: str, key_hash: str, since: datetime) -> Cluster | None:
-        """The cluster of this key still growing: its latest ticket within the window. Locked: two tickets of one
-        key at once must not make two clusters (the second waits, then joins)."""
-        stmt = (
-            select(Cluster)
-            .where(Cluster.kind == kind, Cluster.key_hash == key_hash, Cluster.last_at >= since)
-            .order_by(Cluster.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def add(self, cluster: Cluster) -> Cluster:
-        self.session.add(cluster)
-        await self.session.flush()
-        return cluster
-
-    async def add_member(self, member: ClusterMember) -> bool:
-        """False when the ticket is in the cluster already."""
-        stmt = (
-            insert_for(self.dialect, ClusterMember)
-            .values(
-                cluster_id=member.cluster_id,
-                ticket_id=member.ticket_id,
-                unit_id=member.unit_id,
-                joined_at=member.joined_at,
-            )
-            .on_conflict_do_nothing(index_elements=["cluster_id", "ticket_id"])
-            .returning(ClusterMember.ticket_id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
-
-    async def mark_alerted(self, cluster_id: int, unit_id: int, now: datetime) -> bool:
-        """True the first time only: the leaders of a unit hear of a cluster once."""
-        stmt = (
-            insert_for(self.dialect, ClusterAlert)
-            .values(cluster_id=cluster_id, unit_id=unit_id, created_at=now)
-            .on_conflict_do_nothing(index_elements=["cluster_id", "unit_id"])
-            .returning(ClusterAlert.unit_id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
-
-    async def get(self, cluster_id: int, *, lock: bool = False) -> Cluster | None:
-        stmt = select(Cluster).where(Cluster.id == cluster_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def members(self, cluster_id: int) -> Sequence[ClusterMember]:
-        stmt = select(ClusterMember).where(ClusterMember.cluster_id == cluster_id).order_by(ClusterMember.ticket_id)
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def visible(
-        self, units: Collection[int] | None, since: datetime, limit: int = 50
-    ) -> list[tuple[Cluster, int]]:
-        """Clusters grown since `since` with a ticket in these units (None: any), newest first, with how many of
-        their tickets are in those units."""
-        inside = func.count(ClusterMember.ticket_id)
-        stmt = (
-            select(Cluster, inside)
-            .join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
-            .where(Cluster.last_at >= since)
-            .group_by(Cluster.id)
-            .order_by(Cluster.last_at.desc(), Cluster.id.desc())
-            .limit(limit)
-        )
-        if units is not None:
-            stmt = stmt.where(ClusterMember.unit_id.in_(sorted(units)))
-        return [(c, int(n)) for c, n in (await self.session.execute(stmt)).all()]
-
-
-class AccessRepository:
-    """The dashboard's one-time passes and its sessions, found by the keyed hash of their tokens."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add_pass(self, issued: DashboardPass) -> None:
-        self.session.add(issued)
-        await self.session.flush()
-
-    async def take_pass(self, token_hash: str, purpose: str, now: datetime) -> tuple[DashboardPass | None, str]:
-        """Use a pass once: (the pass, "ok"), or (None, "wrong" | "used" | "expired"). The row is locked so two
-        browsers racing with one link get one session."""
-        stmt = (
-            select(DashboardPass)
-            .where(DashboardPass.token_hash == token_hash, DashboardPass.purpose == purpose)
-            .with_for_update()
-        )
-        found = (await self.session.execute(stmt)).scalar_one_or_none()
-        if found is None:
-            return None, "wrong"
-        if found.used_at is not None:
-            return None, "used"
-        if found.expires_at <= now:
-            return None, "expired"
-        found.used_at = now
-        await self.session.flush()
-        return found, "ok"
-
-    async def peek_pass(self, token_hash: str, purpose: str, now: datetime) -> str:
-        """Whether a pass could still be used, without using it ("ok", "wrong", "used", "expired")."""
-        stmt = select(DashboardPass).where(DashboardPass.token_hash == token_hash, DashboardPass.purpose == purpose)
-        found = (await self.session.execute(stmt)).scalar_one_or_none()
-        if found is None:
-            return "wrong"
-        if found.used_at is not None:
-            return "used"
-        return "expired" if found.expires_at <= now else "ok"
-
-    async def open_session(self, opened: DashboardSession) -> None:
-        self.session.add(opened)
-        await self.session.flush()
-
-    async def session_of(self, token_hash: str, now: datetime) -> DashboardSession | None:
-        stmt = select(DashboardSession).where(
-            DashboardSession.token_hash == token_hash,
-            DashboardSession.ended_at.is_(None),
-            DashboardSession.expires_at > now,
-            DashboardSession.ends_at > now,
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def end_session(self, token_hash: str, now: datetime) -> None:
-        await self.session.execute(
-            update(DashboardSession).where(DashboardSession.token_hash == token_hash).values(ended_at=now)
-        )
-
-    async def forget_before(self, moment: datetime) -> None:
-        """Passes and sessions long over are of no use to anyone."""
-        await self.session.execute(delete(DashboardPass).where(DashboardPass.expires_at < moment))
-        await self.session.execute(delete(DashboardSession).where(DashboardSession.ends_at < moment))
-
-
-class ChartRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, image: ChartImage, *, forget_before: datetime) -> None:
-        await self.session.execute(delete(ChartImage).where(ChartImage.created_at < forget_before))
-        self.session.add(image)
-        await self.session.flush()
-
-    async def get(self, name: str) -> ChartImage | None:
-        return (await self.session.execute(select(ChartImage).where(ChartImage.name == name))).scalar_one_or_none()
