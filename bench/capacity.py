@@ -6,14 +6,15 @@ aiogram echo bot (bench/echo_bot.py) in the same run, on SQLite and on PostgreSQ
     python -m bench.capacity --backends postgres --start 40 --step-seconds 8
     python -m bench.capacity --bots desk --start 120 --steps 1 --profile /tmp/desk   # py-spy at one rate
 
-Open loop: an update is offered when its (Poisson) time comes, whatever the bot is doing, to a chat that is not
-waiting for an answer, out of thousands, so one chat's pace (Telegram's message a second) is never what binds; a
-chat acts again only once its last answer has been complete for SETTLE seconds, so the tail of one answer is never
-taken for the first message of the next. The desk's chats walk the dispute interview (/start, consent, the menu, each
-step, the submit, again), so about one update in twelve opens a ticket; the echo bot's chats just write. A step is
-sustained when every update offered in it was answered, its p99 first-reply latency (offered at the Bot API → the
-first message of the answer arriving there) is at most `--p99` and no chat stalled; each bot climbs until its own
-first failure, so the two are not held to one pace. After it, `--refine` bisections.
+Open loop: an update is offered when its (Poisson) time comes, whatever the bot is doing. It goes to the chat whose
+answer has been complete longest, if for SETTLE seconds (so one chat's pace, Telegram's message a second, never binds,
+and the tail of one answer is never taken for the first message of the next), else to one more of `--chats` that never
+wrote: as many chats are in use as the rate and the answers' time need (hundreds to thousands; each step says how many),
+and each walks on quickly enough for the desk to see every turn of the walk. The desk's chats walk the dispute interview
+(/start, consent, the menu, each step, the submit, again), so about one update in twelve opens a ticket; the echo bot's
+chats just write. A step is sustained when every update offered in it was answered, its p99 first-reply latency (offered
+at the Bot API → the first message of the answer arriving there) is at most `--p99` and no chat stalled; each bot climbs
+until its own first failure, so the two are not held to one pace. After it, `--refine` bisections.
 
 The harness (the fake Bot API and the arrivals) runs in this process and competes for the same cores as the bot and
 PostgreSQL (2 on the machine the README names). Each step reports the harness's CPU, the bot's and the whole
@@ -83,6 +84,7 @@ class Step:
     stalled: int = 0
     starved: int = 0  # arrivals with no settled chat to take them (the harness's fault: more chats)
     late: int = 0  # arrivals offered more than LATE after their time (the harness's fault: no CPU left)
+    chats: int = 0  # in use by the end of the step
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # harness, bot, machine: cores busy
 
@@ -103,7 +105,7 @@ class Step:
         return (
             f"    {self.rate:7.1f}/s: {self.offered:6} offered, {self.answered:6} answered, "
             f"p50 {self.q(0.5) * 1e3:6.1f} ms, p99 {self.q(0.99) * 1e3:7.1f} ms, stalled {self.stalled}, "
-            f"late {self.late}, cores busy: {cpu}"
+            f"late {self.late}, {self.chats} chats, cores busy: {cpu}"
             f" — {verdict}{' (harness-bound)' if self.harness_bound else ''}"
         )
 
@@ -120,7 +122,9 @@ class LoadAPI(FakeBotAPI):
         self.messages: dict[tuple[int, int], Sent] = {}  # for edits
         self.chats: dict[int, Chat] = {}
         self.planner = planner
-        self.ready: collections.deque[Chat] = collections.deque()
+        self.ready: collections.deque[Chat] = collections.deque()  # chats that acted and can again, oldest first
+        self.fresh: collections.deque[Chat] = collections.deque()  # chats that never acted
+        self.used: list[Chat] = []
         self.pending: dict[int, tuple[Step, float]] = {}  # chat → (the step its update belongs to, offered at)
 
     async def _notify(self) -> None:
@@ -154,15 +158,15 @@ class LoadAPI(FakeBotAPI):
             chat = Chat(self.user(user_id, "zh-hans"))
             chat.move = first(chat)
             self.chats[chat.user.chat_id] = chat
-            self.ready.append(chat)
+            self.fresh.append(chat)
 
     def offer(self, step: Step) -> None:
         now = time.monotonic()
-        for _ in range(min(len(self.ready), 20)):  # the oldest first; one still receiving an answer waits its turn
+        if self.ready and now - self.ready[0].last >= SETTLE:  # a chat whose answer is complete acts again
             chat = self.ready.popleft()
-            if now - chat.last >= SETTLE:
-                break
-            self.ready.append(chat)
+        elif self.fresh:  # else one more chat joins: as many are in use as the rate and the answers' time need
+            chat = self.fresh.popleft()
+            self.used.append(chat)
         else:
             step.starved += 1
             return
@@ -176,7 +180,7 @@ class LoadAPI(FakeBotAPI):
     def sweep(self, step: Step) -> None:
         """Chats that waited too long for something they can act on start over (counted as stalled)."""
         now = time.monotonic()
-        for chat in self.chats.values():
+        for chat in self.used:
             if chat.move is None and now - chat.offered > STALL:
                 step.stalled += 1
                 self.pending.pop(chat.user.chat_id, None)
@@ -258,7 +262,7 @@ async def run_step(api: LoadAPI, rate: float, seconds: float, pid: int | None) -
     while time.monotonic() < grace and step.answered < step.offered:  # noqa: ASYNC110 - polled, as the fake is
         await asyncio.sleep(0.05)
     api.sweep(step)
-    step.seconds = time.monotonic() - started
+    step.seconds, step.chats = time.monotonic() - started, len(api.used)
     used = (time.process_time() - cpu[0], cpu_seconds(pid) - cpu[1], cpu_seconds() - cpu[2])
     step.cpu = {name: spent / step.seconds for name, spent in zip(("harness", "bot", "machine"), used, strict=True)}
     return step
