@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from handlers.conversation.failures import withheld_traceback
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Incoming, Reply
 from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
@@ -69,7 +70,8 @@ class Desk:
             if not await self.db.ping():
                 raise
             # A bug, not an outage: record the update as handled and apologise, so it is not redelivered forever.
-            log.exception("turn failed on %s update (%s)", incoming.channel, type(error).__name__)
+            # Its type and where, not its message: that may quote what the citizen wrote (#16).
+            log.error("turn failed on %s update\n%s", incoming.channel, withheld_traceback(error))
             return await self._apologise(incoming)
 
     async def _handle(self, incoming: Incoming, send_now: bool, record: Record | None) -> Handled:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
+from handlers.conversation.failures import withheld_traceback
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
 from handlers.conversation.outbox import PRIORITY_FOLLOW_UP
@@ -211,7 +212,7 @@ async def _fire(firing: Firing, row: FollowUp, report: TickReport, busy: list[in
             await FIRE[row.kind](firing, row, ticket)
     except Exception as error:
         # Only the kind and ids are logged: rows carry no personal data, and neither may the log.
-        log.exception("follow-up %s (%s, ticket %s) failed: %s", row.id, row.kind, row.ticket_id, type(error).__name__)
+        log.error("follow-up %s (%s, ticket %s) failed\n%s", row.id, row.kind, row.ticket_id, withheld_traceback(error))
         firing.outbox.forget_since(before)
         report.failed += 1
         if row.attempts >= MAX_ATTEMPTS:
