@@ -253,7 +253,7 @@ async def withdraw(turn: Turn, answers: Answers) -> None:
             lifecycle.CANCELLED,
             actor_person_id=turn.person.id,
             now=turn.now,
-            action="cancelled_by_citizen",
+            action=lifecycle.CANCELLED_BY_CITIZEN,
             note=answers["reason"],
             citizen_visible=True,
         )

@@ -26,6 +26,11 @@ from handlers.tickets.policy import Action, Actor, allows
 from storage.models import Ticket
 
 HISTORY: Final = 8
+# A ticket its citizen closed says so on a line of its own, not only in its history (#16).
+WITHDRAWALS: Final = {
+    lifecycle.WITHDRAWN_ERASED: "desk.card.withdrawn_erased",
+    lifecycle.CANCELLED_BY_CITIZEN: "desk.card.withdrawn",
+}
 
 # (verb, action, status it leads to, label)
 CARD: Final[tuple[tuple[str, Action, str | None, str], ...]] = (
@@ -99,6 +104,10 @@ async def card(ctx: Ctx, *, lead: str | None = None) -> Reply:
         )
     )
     lines.append(turn.t("desk.card.unit", unit=unit_label(tr, locale, unit)))
+    if staff and ticket.status == lifecycle.CANCELLED:
+        withdrawal = await turn.uow.tickets.last_event(ticket.id, tuple(WITHDRAWALS))
+        if withdrawal is not None:
+            lines.append(turn.t(WITHDRAWALS[withdrawal.action], at=stamp(withdrawal.created_at, zone)))
     if staff:
         holder = await turn.uow.officers.get(ticket.officer_id) if ticket.officer_id else None
         lines.append(turn.t("desk.card.officer", officer=holder.name) if holder else turn.t("desk.card.unclaimed"))

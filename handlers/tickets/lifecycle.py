@@ -20,6 +20,10 @@ REJECTED: Final = "rejected"
 CANCELLED: Final = "cancelled"
 REOPENED: Final = "reopened"
 
+# The events of a ticket its citizen closed: withdrawn from their list, or withdrawn because they asked for erasure.
+CANCELLED_BY_CITIZEN: Final = "cancelled_by_citizen"
+WITHDRAWN_ERASED: Final = "withdrawn_erased"
+
 STATUSES: Final = (
     NEW,
     CLAIMED,

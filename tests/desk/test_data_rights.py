@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from handlers.citizen.privacy import copy
 from handlers.conversation.turn import Rules
+from handlers.conversation.words import stamp
 from handlers.desk import Desk
 from handlers.router import INTERVIEWS
 from storage.models import Ticket, TicketErasure
@@ -120,6 +121,8 @@ async def test_copy_holds_every_value_and_delete_leaves_none(driver: DeskDriver,
     assert any(driver.t("zh_CN", "privacy.alert.withdrawn", number=ticket.number) in r.text for r in told)
     card = await driver.press(officer, f"t:view:{ticket.id}")
     assert driver.t("zh_CN", "desk.event.withdrawn_erased") in card[-1].text
+    said = driver.t("zh_CN", "desk.card.withdrawn_erased", at=stamp(driver.desk.clock(), driver.desk.rules.zone))
+    assert said in card[-1].text.splitlines()  # on a line of its own, not only in the history
 
     trail = await driver.say(admin, f"/audit {ticket.number}")
     assert driver.t("zh_CN", "audit.action.copy_ticket") in trail[-1].text

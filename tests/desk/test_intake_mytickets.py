@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from handlers.conversation.messages import Reply
+from handlers.conversation.words import stamp
 from handlers.tickets import lifecycle
 from storage.models import Officer, OutboxMessage, Ticket
 from tests.conftest import DeskDriver, FakeClock, buttons
@@ -123,6 +124,11 @@ async def test_the_assigned_officer_hears_of_added_information(driver: DeskDrive
     assert [Reply.from_payload(a.payload).text for a in alerts] == [
         driver.t("zh_CN", "mytickets.alert.info", number=ticket.number)
     ]
+
+    await walk.run([("press", f"my:cancel:{ticket.id}"), ("say", "Settled with them"), ("press", "nav:submit")])
+    card = (await driver.press(driver.chat("officer-chat"), f"t:view:{ticket.id}"))[-1]
+    said = driver.t("zh_CN", "desk.card.withdrawn", at=stamp(clock.now, driver.desk.rules.zone))
+    assert said in card.text.splitlines()  # on a line of its own, not only in the history
 
 
 async def test_another_persons_ticket_looks_exactly_like_no_ticket(driver: DeskDriver) -> None:

@@ -19,7 +19,7 @@ from storage.models import Ticket, TicketErasure
 
 DELETED: Final = "deleted"
 RETENTION: Final = "retention"
-WITHDRAWN: Final = "withdrawn_erased"  # the event of an open ticket closed because its citizen asked for erasure
+WITHDRAWN: Final = lifecycle.WITHDRAWN_ERASED  # an open ticket closed because its citizen asked for erasure
 ERASED: Final = "data_erased"  # the event of a ticket whose personal data is gone
 # What the ledger reads from a ticket's details (the relief amount sums; the units told beside the holder; which
 # answer was the category and which the summary); every other answer goes.
