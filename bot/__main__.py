@@ -1,6 +1,7 @@
 """Command line: `python -m bot [run]`, `db upgrade`, `units list`, `units load FILE`, `guide load FILE`,
 `wechat menu [FILE]`, `keys rotate|status`, `report --from --to [--unit]` (the ledger as XLSX), `audit export --from
---to [--ticket] [--format csv|jsonl]` (who saw or changed what, to stdout), `retention run` (the daily job, now)."""
+--to [--ticket] [--format csv|jsonl]` (who saw or changed what, to stdout), `retention run` (the daily job, now),
+`privacy seal-existing` (seal what tickets written before sealing hold plain; `keys rotate` runs it first)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from storage.uow import Database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     retention = commands.add_parser("retention", help="personal data past its term (PIPL Art. 19)")
     retention_actions = retention.add_subparsers(dest="action", required=True)
     retention_actions.add_parser("run", help="run the daily retention job now and print what it did")
+    privacy = commands.add_parser("privacy", help="sealing personal data (PIPL Art. 51)")
+    privacy_actions = privacy.add_subparsers(dest="action", required=True)
+    seal = privacy_actions.add_parser(
+        "seal-existing", help="seal what tickets written before sealing hold plain, in batches, resumable"
+    )
+    seal.add_argument("--batch", type=int, default=200)
     return parser
 
 
@@ -142,6 +153,7 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
     db = open_database(settings)
     try:
         if args.action == "rotate":
+            await _seal_existing(db, args.batch)  # what is still plain gets sealed first, then all with the new key
             report = await rotate(db, batch=args.batch, on_batch=lambda table, n: print(f"{table}: {n}", flush=True))
             print(f"re-sealed {report.total} values with key {db.cipher.current}")
         left = await remaining(db)
@@ -150,6 +162,25 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
     for table, count in left.items():
         print(f"{table}\t{count} on another key")
     return 0 if not any(left.values()) else (1 if args.action == "rotate" else 0)
+
+
+async def _seal_existing(db: Database, batch: int) -> None:
+    from handlers.citizen.privacy.legacy import seal_existing
+
+    report = await seal_existing(db, batch=batch, on_batch=lambda what, n: print(f"sealed {what}: {n}", flush=True))
+    print(f"sealed {report.tickets} tickets ({report.answers} sensitive answers, {report.texts} texts masked) and "
+          f"{report.notes} notes written before sealing")  # fmt: skip
+
+
+async def _privacy(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_database
+
+    db = open_database(settings)
+    try:
+        await _seal_existing(db, args.batch)
+    finally:
+        await db.dispose()
+    return 0
 
 
 async def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
@@ -303,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "retention":
         _upgrade(settings)
         return asyncio.run(_retention(settings))
+    if command == "privacy":
+        _upgrade(settings)
+        return asyncio.run(_privacy(settings, args))
     from bot.app import serve
 
     _upgrade(settings)

@@ -6,7 +6,7 @@ from handlers.conversation.interview import Interview
 from handlers.interviews import concern, dispute, relief, service
 from handlers.interviews.concern import CONCERN
 from handlers.interviews.dispute import DISPUTE
-from handlers.interviews.legal_aid import LEGAL_AID
+from handlers.interviews.legal_aid import ASSESSMENT, LEGAL_AID
 from handlers.interviews.relief import RELIEF
 from handlers.interviews.service import SERVICE
 from handlers.tickets.legal_aid import MATTERS
@@ -22,4 +22,14 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "legal_aid": tuple(MATTERS),
     "relief": relief.CATEGORIES,
     "service": service.HELP,
+}
+
+# Ticket kind → the answers kept sealed on its tickets (details_sealed): its interviews' sensitive steps and what an
+# interview adds that is read from them. Tickets written before sealing are sealed by what this names.
+SEALED_ANSWERS: dict[str, frozenset[str]] = {
+    kind: frozenset(
+        {step.key for i in INTERVIEWS.values() if i.kind == kind for step in i.steps if step.sensitive}
+        | ({ASSESSMENT} if kind == LEGAL_AID.kind else set())
+    )
+    for kind in CATEGORIES
 }

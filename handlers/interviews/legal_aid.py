@@ -23,10 +23,12 @@ from handlers.tickets.legal_aid import (
     assess,
 )
 
+ASSESSMENT = "assessment"  # sealed with the answers it is read from
+
 
 def assessment(answers: Answers) -> dict[str, Any]:
     """The assessment the legal-aid centre sees beside the answers."""
-    return {"assessment": assess(answers).to_details()}
+    return {ASSESSMENT: assess(answers).to_details()}
 
 
 def tell_outcome(turn: Turn, answers: Answers) -> None:

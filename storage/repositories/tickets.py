@@ -75,6 +75,22 @@ class TicketRepository:
         stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def page(self, after: int, limit: int) -> Sequence[Ticket]:
+        """Tickets by id after `after`, locked till commit: a batch job's next page."""
+        stmt = select(Ticket).where(Ticket.id > after).order_by(Ticket.id).limit(limit).with_for_update()
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def unsealed_notes(self, after: int, limit: int) -> Sequence[TicketEvent]:
+        """Events by id after `after` with a note and nothing sealed beside it, locked till commit."""
+        stmt = (
+            select(TicketEvent)
+            .where(TicketEvent.id > after, TicketEvent.note.is_not(None), TicketEvent.note_sealed.is_(None))
+            .order_by(TicketEvent.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def by_number(self, number: str) -> Ticket | None:
         return (await self.session.execute(select(Ticket).where(Ticket.number == number))).scalar_one_or_none()
 
