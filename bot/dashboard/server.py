@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.channels.webchat.live import chat_id_for
 from bot.channels.webchat.server import COOKIE as WEBCHAT_COOKIE
-from bot.channels.webchat.server import chat_id_for
 from bot.channels.webchat.sessions import Sessions
 from bot.dashboard import pages
 from handlers.conversation.i18n import Translator

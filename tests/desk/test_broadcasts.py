@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.channels.webchat.server import Hub, WebChatTransport
+from bot.channels.webchat.live import Hub, WebChatTransport
 from bot.sender import OutboxSender
 from handlers.conversation.outbox import PRIORITY_BROADCAST
 from handlers.conversation.turn import Rules

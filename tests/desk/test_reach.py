@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.channels.webchat.server import Hub, WebChatTransport
+from bot.channels.webchat.live import Hub, WebChatTransport
 from bot.reach.sms import SmsTransport, Templates
 from bot.reach.tencent import TencentSms
 from bot.reach.webpush import PushTransport, load_or_create_vapid

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.base import Channel
 from bot.channels.throttle import RateLimiter
+from bot.channels.webchat.live import CHANNEL, MAX_CURSOR, Cursor, Hub, WebChatTransport, chat_id_for
 from bot.channels.webchat.sessions import Sessions
 from bot.channels.webchat.uploads import UploadQuota, UploadRefused, Uploads, upload_path
 from bot.channels.webchat.wakeups import Wakeups
@@ -28,8 +26,6 @@ from handlers.citizen.link import oauth_join
 from handlers.citizen.push import remember_push, valid_subscription
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Attachment, Contact, Incoming, Location
-from handlers.conversation.turn import Clock, system_clock
-from handlers.delivery import Delivery, NotNow, Outcome, Sent
 from handlers.desk import Desk
 from handlers.ledger.chat import MEDIA
 from storage.repositories.webchat import due_transcript, message_for
@@ -37,12 +33,9 @@ from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "webchat"
 COOKIE = "shishi_sid"
 STATIC = Path(__file__).parent / "static"
 HISTORY = 100
-MAX_CURSOR = 2**62  # cursors are outbox ids; anything beyond is a forged request, not a reason to fail
-MAX_MILLIS = 10**13  # a look time in a cursor later than the year 2286 is forged
 MAX_ATTACHMENTS = 5
 RETRY_AFTER = "2"
 OAUTH_STATE = "wechat"  # the state the OA menu's OAuth link carries back (see demo/wechat_menu.toml)
@@ -71,69 +64,6 @@ CSP = (
     "connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
 )
-
-
-class Hub:
-    """Wakes the sockets and long polls of a chat when it has new messages."""
-
-    def __init__(self) -> None:
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-
-    def notify(self, recipient: str) -> None:
-        for event in self._waiters.get(recipient, ()):
-            event.set()
-
-    def notify_all(self) -> None:
-        for waiters in self._waiters.values():
-            for event in waiters:
-                event.set()
-
-    def listening(self, recipient: str) -> bool:
-        """A page of this chat is open on this process (a socket or a long poll)."""
-        return bool(self._waiters.get(recipient))
-
-    @contextlib.contextmanager
-    def listen(self, recipient: str) -> Any:
-        event = asyncio.Event()
-        self._waiters[recipient].add(event)
-        try:
-            yield event
-        finally:
-            self._waiters[recipient].discard(event)
-            if not self._waiters[recipient]:
-                del self._waiters[recipient]
-
-
-class WebChatTransport:
-    """The sender's side: a reply is delivered once it is stored, waking the page is enough. A message to a person
-    (the delivery ladder's) is delivered now only when a page of theirs is open, here or on another process;
-    otherwise it stays in their transcript and the ladder tries the next way (a push, an SMS)."""
-
-    channel = CHANNEL
-    batch_size = 200
-
-    def __init__(self, hub: Hub, db: Database | None = None, clock: Clock = system_clock) -> None:
-        self.hub, self.db, self.clock = hub, db, clock
-
-    async def deliver(self, batch: Sequence[Delivery], started: object = None) -> list[tuple[int, Outcome]]:
-        for recipient in {d.recipient for d in batch}:
-            self.hub.notify(recipient)
-        asked = sorted({d.recipient for d in batch if d.person_id is not None and not self.hub.listening(d.recipient)})
-        elsewhere: set[str] = set()
-        if asked and self.db is not None:
-            async with self.db.reading() as uow:
-                elsewhere = await uow.reach.present(asked, self.clock())
-        closed = set(asked) - elsewhere
-        return [(d.id, NotNow("page_closed") if d.person_id is not None and d.recipient in closed else Sent())
-                for d in batch]  # fmt: skip
-
-    def busy_recipients(self) -> Sequence[str]:
-        return ()
-
-
-def chat_id_for(token: str) -> str:
-    """The cookie is a bearer secret; the database only ever sees its hash."""
-    return "w" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
 class WebChat(Channel):
@@ -707,38 +637,6 @@ def _utf8(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page is in its transcript: every message up to `after` it was shown, except those still held (not
-    yet due) at `held_since`, the time of its last look. Sent to the page as "<after>.<held_since in ms>"."""
-
-    after: int = 0
-    held_since: datetime | None = None
-
-    def encode(self) -> str:
-        if self.held_since is None:
-            return str(self.after)
-        return f"{self.after}.{int(self.held_since.timestamp() * 1000)}"
-
-    @classmethod
-    def read(cls, value: object) -> Cursor | None:
-        """A cursor from the page (an int from an older page too); None when it is not one at all."""
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int):
-            return cls(min(max(value, 0), MAX_CURSOR))
-        if not isinstance(value, str) or len(value) > 40:
-            return None
-        after, dot, millis = value.partition(".")
-        if not after.isdigit() or (dot and not millis.isdigit()):
-            return None
-        held_since = None
-        if dot:
-            stamp = min(int(millis), MAX_MILLIS) / 1000
-            held_since = datetime.fromtimestamp(stamp, UTC)
-        return cls(min(int(after), MAX_CURSOR), held_since)
 
 
 def _networks(listed: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -14,7 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.webchat import WebChat
-from bot.channels.webchat.server import COOKIE, chat_id_for
+from bot.channels.webchat.live import chat_id_for
+from bot.channels.webchat.server import COOKIE
 from bot.config import Settings
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from sqlalchemy import insert, select
 
-from bot.channels.webchat.server import chat_id_for
+from bot.channels.webchat.live import chat_id_for
 from bot.i18n import load_translator
 from storage.crypto import FieldCipher
 from storage.models import Broadcast, ChatIdentity, Officer, Subscription, Unit
