@@ -168,8 +168,8 @@ async def _seal_existing(db: Database, batch: int) -> None:
     from handlers.citizen.privacy.legacy import seal_existing
 
     report = await seal_existing(db, batch=batch, on_batch=lambda what, n: print(f"sealed {what}: {n}", flush=True))
-    print(f"sealed {report.tickets} tickets ({report.answers} sensitive answers, {report.texts} texts masked) and "
-          f"{report.notes} notes written before sealing")  # fmt: skip
+    print(f"sealed {report.tickets} tickets ({report.answers} sensitive answers, {report.texts} texts masked, "
+          f"{report.files} file names) and {report.notes} notes written before sealing")  # fmt: skip
 
 
 async def _privacy(settings: Settings, args: argparse.Namespace) -> int:

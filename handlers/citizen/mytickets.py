@@ -235,7 +235,7 @@ async def add_information(turn: Turn, answers: Answers) -> None:
         original=info.get("text"),
     )
     if info.get("files"):
-        ticket.attachments = [*(ticket.attachments or []), *({**f, "event": event.id} for f in info["files"])]
+        turn.uow.tickets.attach(ticket, ({**f, "event": event.id} for f in info["files"]))
     await tell_officer(turn, ticket, "mytickets.alert.info")
     turn.say("mytickets.add.done", number=ticket.number)
     await show_ticket(turn, ticket)

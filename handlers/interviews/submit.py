@@ -97,7 +97,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
         unit_id=unit.id if unit else None,
         summary=new.summary,
         details=details,
-        attachments=new.attachments,
+        attachments=[],
         locale=turn.locale,
         created_at=turn.now,
         updated_at=turn.now,
@@ -110,6 +110,7 @@ async def open_ticket(turn: Turn, new: NewTicket) -> Ticket:
         ticket.id_number_sealed = cipher.encrypt(new.id_number)
         ticket.id_number_hash = cipher.lookup_hash(new.id_number)
     uow.tickets.seal(ticket, new.sealed, new.originals)
+    uow.tickets.attach(ticket, new.attachments)
     set_deadlines(turn.rules.deadlines, ticket, turn.now)
     await uow.tickets.add(ticket)
     await uow.tickets.append_event(

@@ -139,7 +139,7 @@ async def open_attachments(ctx: Ctx, arg: str) -> None:
     Telegram a web chat upload too); a file from another platform is named, with where it can be opened. The
     policy was asked (VIEW_SENSITIVE) before this runs; each opening is on the audit log."""
     turn, ticket = ctx.turn, ctx.ticket
-    files = [a for a in ticket.attachments or [] if isinstance(a, dict) and a.get("ref")]
+    files = [a for a in turn.uow.tickets.files(ticket) if a.get("ref")]
     if not files:
         ctx.say("desk.files.none", number=ticket.number)
         return

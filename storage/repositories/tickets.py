@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from storage.models import Officer, Ticket, TicketCounter, TicketEvent
 DUTY_LIMIT = 30
 SEALED_ANSWERS = "answers"  # in a ticket's details_sealed: the answers of sensitive steps
 ORIGINALS = "originals"  # … and free text as typed, where details/summary hold it masked
+FILES = "files"  # … and the names attachments came with, by ref
 
 
 class TicketRepository:
@@ -40,13 +41,32 @@ class TicketRepository:
 
     def seal(self, ticket: Ticket, answers: Mapping[str, Any], originals: Mapping[str, str]) -> None:
         """Keep `answers` (sensitive steps) and `originals` (free text before masking) sealed on the ticket."""
+        self._merge(ticket, {SEALED_ANSWERS: answers, ORIGINALS: originals})
+
+    def _merge(self, ticket: Ticket, parts: Mapping[str, Mapping[str, Any]]) -> None:
         opened = self._opened(ticket)
-        merged = {
-            SEALED_ANSWERS: {**opened.get(SEALED_ANSWERS, {}), **answers},
-            ORIGINALS: {**opened.get(ORIGINALS, {}), **originals},
-        }
+        merged = {**opened, **{key: {**opened.get(key, {}), **part} for key, part in parts.items()}}
         kept = {k: v for k, v in merged.items() if v}
         ticket.details_sealed = self.cipher.encrypt(json.dumps(kept, ensure_ascii=False)) if kept else None
+
+    def attach(self, ticket: Ticket, files: Iterable[Mapping[str, Any]]) -> None:
+        """Files added to the ticket: ref, kind and size kept plain (the card counts them, the upload cleanup finds
+        them), the name each came with sealed — a file's name can say whose it is ("张三身份证.jpg")."""
+        plain: list[dict[str, Any]] = []
+        names: dict[str, str] = {}
+        for item in files:
+            plain.append({k: v for k, v in item.items() if k != "name"})
+            if item.get("name") and item.get("ref"):
+                names[str(item["ref"])] = str(item["name"])
+        ticket.attachments = [*(ticket.attachments or []), *plain]
+        if names:
+            self._merge(ticket, {FILES: names})
+
+    def files(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The ticket's attachments with the names they came with, opened."""
+        names = self._opened(ticket).get(FILES, {})
+        found = [a for a in ticket.attachments or [] if isinstance(a, dict)]
+        return [{**a, "name": names[a["ref"]]} if a.get("ref") in names else dict(a) for a in found]
 
     def note_of(self, event: TicketEvent) -> str | None:
         """An event's note as written (its `note` may hold it with numbers masked)."""

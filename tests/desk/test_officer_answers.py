@@ -6,6 +6,7 @@ result; a rejection says where else to turn."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,6 +21,9 @@ from storage.models import AuditEntry, Conversation, Ticket
 from tests.conftest import Chat, DeskDriver, buttons
 from tests.support.intake_walks import VALID_ID, load_demo_units
 from tests.support.officer_world import join, person_of
+
+FILE_NAME = "王小明身份证正反面.pdf"  # a file's name can say whose it is: sealed on the ticket (#16)
+EVIDENCE = [("photo", "tg-photo-1"), ("voice", "tg-voice-1"), ("document", f"tg-doc-1|{FILE_NAME}"), ("press", "done")]
 
 Act = tuple[str, str]  # ("press", data) | ("say", text) | ("photo", ref) | ("voice", ref)
 
@@ -54,12 +58,12 @@ def kinds(t: dict[str, str]) -> list[Kind]:
                 "township": ([("press", "sidu")], None),
                 "description": ([("say", DESCRIPTION)], DESCRIPTION),
                 "other_party": ([("say", "邻居王某，住隔壁")], "邻居王某，住隔壁"),
-                "evidence": ([("photo", "tg-photo-1"), ("voice", "tg-voice-1"), ("press", "done")], None),
+                "evidence": (EVIDENCE, None),
                 "phone": PHONE,
                 "contact_time": ([("press", "morning")], t["common.contact_time.morning"]),
             },
             place=f"{t['county.xixiang']} {t['township.xixiang.sidu']}",
-            files=2,
+            files=3,
         ),
         Kind(
             "concern",
@@ -162,10 +166,11 @@ async def _do(driver: DeskDriver, chat: Chat, act: Act) -> list[Reply]:
     verb, value = act
     if verb == "press":
         return await driver.press(chat, value)
-    if verb in ("photo", "voice"):
+    if verb in ("photo", "voice", "document"):
         from handlers.conversation.messages import Attachment
 
-        return await driver.send(chat, attachments=(Attachment(kind=verb, ref=value),))
+        ref, _, name = value.partition("|")
+        return await driver.send(chat, attachments=(Attachment(kind=verb, ref=ref, name=name or None),))
     return await driver.say(chat, value)
 
 
@@ -235,8 +240,16 @@ async def test_every_answer_of_every_kind_reaches_the_officer_in_their_language(
         if case.files:
             assert f"📎 {case.files} attachments" in card.text and f"t:files:{ticket.id}" in buttons(card)
             opened = await driver.press(officer, f"t:files:{ticket.id}")
-            sent = [(r.attachment.kind, r.attachment.ref) for r in opened if r.attachment is not None]
-            assert sent == [("photo", "tg-photo-1"), ("voice", "tg-voice-1")]  # by their Telegram file ids
+            sent = [(r.attachment.kind, r.attachment.ref, r.attachment.name) for r in opened if r.attachment]
+            assert sent == [
+                ("photo", "tg-photo-1", None),
+                ("voice", "tg-voice-1", None),
+                ("document", "tg-doc-1", FILE_NAME),
+            ]  # by their Telegram file ids, named as sent
+            async with driver.db.reading() as uow:  # the name is sealed on the ticket: it can say whose it is
+                held = await uow.tickets.get(ticket.id)
+                assert held is not None and FILE_NAME not in json.dumps(held.attachments, ensure_ascii=False)
+                assert held.details_sealed and FILE_NAME not in held.details_sealed  # fmt: skip
             elsewhere = await driver.press(colleague, f"t:files:{ticket.id}")
             assert elsewhere[-1].text == driver.t("en", "desk.not_found")  # not theirs to open once claimed
             assert await _audits(driver, ticket.id, "open_attachments") == 1

@@ -28,6 +28,8 @@ LEGACY = 24
 AMOUNT = "87654.32"
 SUSPECT = "6222021234567890128"  # a card number (Luhn): masked in free text
 NOTE_ID = "610702199003071230"
+FILE_NAME = "王小明身份证正反面.jpg"
+FILES = [{"kind": "document", "ref": "BQACAgUAAxkBAAIBhGVlegacy", "name": FILE_NAME, "size": 2048}]
 
 
 def phone_of(n: int) -> str:
@@ -59,7 +61,8 @@ async def seed(url: str) -> None:
             kind, details, _ = legacy(n)
             ticket = Ticket(number=f"HZ-20251127-{n:04d}", kind=kind, category="x", county="hantai", status="new",
                             citizen_id=person.id, locale="zh_CN", created_at=NOW, updated_at=NOW,
-                            summary=summary_of(n), details=details)  # fmt: skip
+                            summary=summary_of(n), details=details,
+                            attachments=FILES if n % 2 else [])  # fmt: skip
             await uow.tickets.add(ticket)
             uow.session.add(TicketEvent(ticket_id=ticket.id, action="message_in", note=f"身份证 {NOTE_ID}",
                                         citizen_visible=True, created_at=NOW))  # fmt: skip
@@ -101,13 +104,19 @@ async def test_legacy_tickets_are_sealed_resumably_and_the_officer_still_reads_t
     out, err = await run(env, "keys", "rotate", "--batch", "5")  # seals what is left, then re-seals everything
     assert "sealed" in out and "on another key" in out
     again, _ = await run(env, "privacy", "seal-existing")
-    assert "sealed 0 tickets (0 sensitive answers, 0 texts masked) and 0 notes" in again  # nothing left to find
+    assert (
+        "sealed 0 tickets (0 sensitive answers, 0 texts masked, 0 file names) and 0 notes" in again
+    )  # nothing left to find
 
     if db_url.startswith("sqlite"):
-        found = scan((AMOUNT, SUSPECT, NOTE_ID, *map(phone_of, range(LEGACY))), paths=[tmp_path], texts={"log": err})
+        found = scan(
+            (AMOUNT, SUSPECT, NOTE_ID, FILE_NAME, *map(phone_of, range(LEGACY))), paths=[tmp_path], texts={"log": err}
+        )
     else:
         dump = await asyncio.to_thread(pg_dump, db_url)
-        found = scan((AMOUNT, SUSPECT, NOTE_ID, *map(phone_of, range(LEGACY))), texts={"pg_dump": dump, "log": err})
+        found = scan(
+            (AMOUNT, SUSPECT, NOTE_ID, FILE_NAME, *map(phone_of, range(LEGACY))), texts={"pg_dump": dump, "log": err}
+        )
     assert not found, [str(f) for f in found]
 
     db = Database(db_url, FieldCipher.from_secret(NEW))  # the new key alone: everything sealed was re-sealed
@@ -127,6 +136,8 @@ async def test_legacy_tickets_are_sealed_resumably_and_the_officer_still_reads_t
                 if kind == "concern":
                     expected["fraud_suspect"] = f"卡号 {SUSPECT}"
                 assert uow.tickets.originals(ticket) == expected
+                assert uow.tickets.files(ticket) == (FILES if n % 2 else [])
+                assert all("name" not in a for a in ticket.attachments)
             assert [uow.tickets.note_of(e) for e in events] == [f"身份证 {NOTE_ID}"] * LEGACY
             assert all(NOTE_ID not in (e.note or "") for e in events)
     finally:

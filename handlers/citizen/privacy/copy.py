@@ -66,9 +66,7 @@ async def _ticket(uow: UnitOfWork, ticket: Ticket, person_id: int) -> dict[str, 
         "created_at": _at(ticket.created_at),
         "closed_at": _at(ticket.closed_at),
         "answers": _answers(uow, ticket),
-        "attachments": [
-            {"kind": a.get("kind"), "name": a.get("name")} for a in ticket.attachments or [] if isinstance(a, dict)
-        ],
+        "attachments": [{"kind": a.get("kind"), "name": a.get("name")} for a in uow.tickets.files(ticket)],
         "rating": {"treatment": ticket.rating_treatment, "solved": ticket.rating_solved, "at": _at(ticket.rated_at)},
         "events": [
             {

@@ -1,6 +1,7 @@
 """Tickets and notes written before sealing (#16), sealed as they are written now: the answers of the steps their
 kind's interview marks sensitive move from `details` into details_sealed, and free text (the summary, any text
-answer, an event's note) keeps phone, ID and card numbers masked with the original sealed beside it.
+answer, an event's note) keeps phone, ID and card numbers masked with the original sealed beside it, and the names
+attachments came with are sealed.
 
 In batches, each its own transaction, so the desk keeps serving. Rows are found by what they hold — a sensitive
 answer in plain details, a number that masking would change — never by a mark of progress: a run killed half-way
@@ -26,6 +27,7 @@ class Sealed:
     tickets: int = 0  # tickets changed
     answers: int = 0  # sensitive answers moved into details_sealed
     texts: int = 0  # free texts masked on tickets, their originals sealed
+    files: int = 0  # attachments' names sealed
     notes: int = 0  # event notes masked, their originals sealed
 
 
@@ -43,9 +45,15 @@ def seal_ticket(uow: UnitOfWork, ticket: Ticket, report: Sealed) -> bool:
     summary, original = conceal(ticket.summary or "")
     if original is not None:
         originals[str(details.get(SUMMARY_KEY) or DESCRIPTION)] = original
-    if not answers and not originals:
+    files = [a for a in ticket.attachments or [] if isinstance(a, dict)]
+    named = sum(1 for a in files if a.get("name"))
+    if not answers and not originals and not named:
         return False
     uow.tickets.seal(ticket, answers, originals)
+    if named:
+        ticket.attachments = []
+        uow.tickets.attach(ticket, files)
+        report.files += named
     ticket.details, ticket.summary = details, summary
     report.tickets += 1
     report.answers += len(answers)

@@ -20,8 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Sensitive answers and the originals of masked free text, sealed (storage/repositories/tickets.py); rows written
-    # before it are sealed by the desk at start (storage/rotation.py seal_details), which holds the key.
+    # Sensitive answers, the originals of masked free text and attachments' names, sealed
+    # (storage/repositories/tickets.py); rows written before it are sealed by `python -m bot privacy seal-existing`
+    # (handlers/citizen/privacy/legacy.py: only the interviews know which answers are sensitive), which holds the key.
     op.add_column('tickets', sa.Column('details_sealed', sa.Text(), nullable=True))
     op.add_column('ticket_events', sa.Column('note_sealed', sa.Text(), nullable=True))
 
