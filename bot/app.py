@@ -252,7 +252,9 @@ def build(settings: Settings, *, clock: Clock = system_clock) -> Services:
 
     app.router.add_get("/healthz", healthz)
     Dashboard(db, translator, desk.rules, clock).install(app)  # the ledger at /desk/ (#17)
-    Copies(db, translator, clock).install(app)  # /mydata's one-time links (#16)
+    webchat = next((c for c in channels if c.name == "webchat"), None)
+    session_chat = getattr(webchat, "session_chat", lambda request: None)
+    Copies(db, translator, clock, session_chat).install(app)  # /mydata's one-time links (#16)
     reach = reach_transports(settings, db, translator, channels, clock)
     transports = [t for c in channels for t in c.transports()] + reach
     ladder = ladder_for(settings, transports)

@@ -1,9 +1,11 @@
 """/mydata's one-time links (#16): `GET /mydata/<token>` shows one button (a link preview or a scanner fetching the
-link does not use it up), `POST` downloads the copy once, within minutes (handlers/citizen/privacy/copy.py)."""
+link does not use it up), `POST` downloads the copy once, within minutes (handlers/citizen/privacy/copy.py); a copy
+asked for in the web chat only with that chat's session cookie."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Final
 
 from aiohttp import web
@@ -27,8 +29,10 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
 
 
 class Copies:
-    def __init__(self, db: Database, translator: Translator, clock: Clock) -> None:
-        self.db, self.tr, self.clock = db, translator, clock
+    def __init__(
+        self, db: Database, translator: Translator, clock: Clock, chat_of: Callable[[web.Request], str | None]
+    ) -> None:
+        self.db, self.tr, self.clock, self.chat_of = db, translator, clock, chat_of
 
     def install(self, app: web.Application) -> None:
         app.router.add_get(PATH + "{token}", self.page)
@@ -52,7 +56,8 @@ class Copies:
         return self._page(request, f'<p>{note}</p><form method="post"><button type="submit">{button}</button></form>')
 
     async def download(self, request: web.Request) -> web.StreamResponse:
-        body = await open_copy(self.db, request.match_info["token"], self.clock(), once=True)
+        chat = self.chat_of(request)
+        body = await open_copy(self.db, request.match_info["token"], self.clock(), once=True, chat=chat)
         if body is None:
             locale = self.tr.locale_for(request.headers.get("Accept-Language"))
             return self._page(request, f"<p>{html.escape(self.tr(locale, 'privacy.copy.page_gone'))}</p>", 403)

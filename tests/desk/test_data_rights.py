@@ -60,11 +60,13 @@ async def file_fraud_report(driver: DeskDriver, chat: Chat) -> Ticket:
         return (await uow.session.execute(select(Ticket).where(Ticket.kind == "concern"))).scalar_one()
 
 
-async def stored_copy(driver: DeskDriver, text: str) -> dict[str, object]:
-    token = text.rsplit(copy.PATH, 1)[1].split()[0]
-    body = await copy.open_copy(driver.db, token, driver.desk.clock(), once=True)
+async def stored_copy(driver: DeskDriver, chat: Chat, text: str) -> dict[str, object]:
+    token, now = text.rsplit(copy.PATH, 1)[1].split()[0], driver.desk.clock()
+    assert await copy.open_copy(driver.db, token, now, once=True) is None  # the link alone: not without the session
+    assert await copy.open_copy(driver.db, token, now, once=True, chat="another-chat") is None
+    body = await copy.open_copy(driver.db, token, now, once=True, chat=chat.chat_id)
     assert body is not None
-    assert await copy.open_copy(driver.db, token, driver.desk.clock(), once=True) is None  # once
+    assert await copy.open_copy(driver.db, token, now, once=True, chat=chat.chat_id) is None  # once
     return dict(json.loads(body))
 
 
@@ -96,7 +98,7 @@ async def test_copy_holds_every_value_and_delete_leaves_none(driver: DeskDriver,
     assert driver.t("zh_CN", "privacy.held", tickets=1, messages=0, subscriptions=0, chats=1)[:12] in held
 
     replies = await driver.say(citizen, "/mydata")
-    data = await stored_copy(driver, replies[-1].text)
+    data = await stored_copy(driver, citizen, replies[-1].text)
     text = json.dumps(data, ensure_ascii=False)
     for value in GIVEN:
         assert value in text, value

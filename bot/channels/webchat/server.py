@@ -146,6 +146,11 @@ class WebChat(Channel):
         token = self.sessions.issue()
         return chat_id_for(token), token
 
+    def session_chat(self, request: web.Request) -> str | None:
+        """The chat of the session the request's cookie holds, when we issued it (another server route asks)."""
+        token = request.cookies.get(COOKIE, "")
+        return chat_id_for(token) if self.sessions.valid(token) else None
+
     def _set_cookie(self, request: web.Request, response: web.StreamResponse, token: str | None) -> None:
         if token:
             secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"

@@ -18,6 +18,9 @@ from storage.uow import Database, UnitOfWork
 
 COPY_TTL: Final = timedelta(minutes=30)
 FILE_CHANNELS: Final = frozenset({"telegram"})  # channels that carry a file the desk made as a document
+# Channels whose link opens only in the session that asked (the web chat's cookie): a copy asked for there is keyed
+# by the chat too, so the link alone, leaked or guessed, opens nothing. WeChat's browser holds no such session.
+BOUND_CHANNELS: Final = frozenset({"webchat"})
 MEDIA: Final = "media:"  # an attachment ref of a file the desk made (bot/ fetches it by name)
 NAME_PREFIX: Final = "mydata-"
 REQUESTED: Final = "copy_requested"  # audit actions
@@ -30,8 +33,8 @@ def _at(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def token_hash(uow: UnitOfWork, token: str) -> str:
-    return uow.cipher.lookup_hash(f"mydata:{token}")
+def token_hash(uow: UnitOfWork, token: str, chat: str | None = None) -> str:
+    return uow.cipher.lookup_hash(f"mydata:{token}" + (f"@{chat}" if chat else ""))
 
 
 def _answers(uow: UnitOfWork, ticket: Ticket) -> dict[str, Any]:
@@ -189,8 +192,9 @@ async def send_copy(turn: Turn, args: str = "") -> None:
     tickets = list(await turn.uow.tickets.of_citizen(turn.person.id, limit=10_000))
     token = secrets.token_urlsafe(24)
     body = json.dumps(data, ensure_ascii=False, indent=1)
+    chat = turn.incoming.chat_id if turn.incoming.channel in BOUND_CHANNELS else None
     await turn.uow.rights.add_copy(
-        DataCopy(token_hash=token_hash(turn.uow, token), person_id=turn.person.id,
+        DataCopy(token_hash=token_hash(turn.uow, token, chat), person_id=turn.person.id,
                  body_sealed=turn.uow.cipher.encrypt(body), created_at=turn.now, expires_at=turn.now + COPY_TTL),
         forget_before=turn.now,
     )  # fmt: skip
@@ -209,14 +213,19 @@ async def send_copy(turn: Turn, args: str = "") -> None:
     turn.reply(Reply(text=text + "\n\n" + turn.t("privacy.copy.link", link=link, minutes=minutes), sensitive=True))
 
 
-async def open_copy(db: Database, token: str, now: datetime, *, once: bool) -> bytes | None:
+async def open_copy(db: Database, token: str, now: datetime, *, once: bool, chat: str | None = None) -> bytes | None:
     """The copy behind a token, as JSON bytes: once (a link) or while it lasts (a channel uploading the document);
-    each fetch audited."""
+    each fetch audited. `chat`: the web chat session the request came with — a copy asked for in the web chat
+    opens only there."""
     if not 16 <= len(token) <= 64:
         return None
     async with db() as uow:
-        key = token_hash(uow, token)
-        found = await (uow.rights.take_copy(key, now) if once else uow.rights.copy(key, now))
+        found = None
+        keys = ([token_hash(uow, token, chat)] if chat else []) + [token_hash(uow, token)]
+        for key in keys:
+            found = await (uow.rights.take_copy(key, now) if once else uow.rights.copy(key, now))
+            if found is not None:
+                break
         if found is None:
             return None
         body = uow.cipher.decrypt(found.body_sealed)

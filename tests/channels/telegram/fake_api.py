@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
@@ -71,6 +71,15 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded in a multipart request, as Telegram received it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class Call:
     """One request the bot made."""
@@ -79,6 +88,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    files: dict[str, Upload] = field(default_factory=dict)  # multipart file parts, by field (sendDocument's document)
 
     @property
     def chat_id(self) -> int | None:
@@ -368,7 +378,7 @@ class FakeBotAPI:
 
     # ---- the HTTP side
 
-    async def _params(self, request: web.Request) -> dict[str, Any]:
+    async def _params(self, request: web.Request, files: dict[str, Upload]) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             body = await request.json()
@@ -376,10 +386,15 @@ class FakeBotAPI:
         elif request.can_read_body:
             form = await request.post()
             for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = Upload(value.filename, value.content_type, value.file.read())
                 params[key] = value if isinstance(value, str) else getattr(value, "filename", "file")
         for key in JSON_FIELDS & params.keys():
             if isinstance(params[key], str):
                 params[key] = json.loads(params[key])
+        for key, value in list(params.items()):  # document=attach://<part>: the file is the part of that name
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                files[key] = files[value[9:]]
         return params
 
     @staticmethod
@@ -398,8 +413,9 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"].lower()
-        params = await self._params(request)
-        call = Call(arrived, method, params)
+        files: dict[str, Upload] = {}
+        params = await self._params(request, files)
+        call = Call(arrived, method, params, files=files)
         self.calls.append(call)
         try:
             response = await self._dispatch(call)
