@@ -95,9 +95,11 @@ class Step:
     def sustained(self, bound: float) -> bool:
         return self.answered == self.offered > 0 and self.q(0.99) <= bound and not (self.stalled or self.starved)
 
-    @property
-    def harness_bound(self) -> bool:
-        return self.late > 0.01 * self.offered or self.starved > 0 or self.cpu.get("harness", 0) > 0.9
+    def harness_bound(self, bound: float) -> bool:
+        """The harness fell behind (late arrivals, a core of its own used up) or ran out of chats while the bot kept
+        up (a bot that answers late leaves every chat waiting: that is the bot's failure, not the harness's)."""
+        starved = self.starved > 0 and self.q(0.99) <= bound
+        return self.late > 0.01 * self.offered or starved or self.cpu.get("harness", 0) > 0.9
 
     def line(self, bound: float) -> str:
         verdict = "sustained" if self.sustained(bound) else "NOT sustained"
@@ -106,7 +108,7 @@ class Step:
             f"    {self.rate:7.1f}/s: {self.offered:6} offered, {self.answered:6} answered, "
             f"p50 {self.q(0.5) * 1e3:6.1f} ms, p99 {self.q(0.99) * 1e3:7.1f} ms, stalled {self.stalled}, "
             f"late {self.late}, {self.chats} chats, cores busy: {cpu}"
-            f" — {verdict}{' (harness-bound)' if self.harness_bound else ''}"
+            f" — {verdict}{' (harness-bound)' if self.harness_bound(bound) else ''}"
         )
 
 
@@ -309,7 +311,7 @@ class Result:
     def floor(self) -> bool:
         """True when the figure is not the bot's limit: it never failed, or only where the harness could not keep up."""
         failures = [s for s in self.steps if not s.sustained(self.bound)]
-        return not failures or all(s.harness_bound for s in failures)
+        return not failures or all(s.harness_bound(self.bound) for s in failures)
 
     def text(self) -> str:
         return f"{'≥ ' if self.floor else ''}{self.best:.1f} upd/s"

@@ -27,10 +27,19 @@ SQLITE_BUSY_TIMEOUT = 5.0  # another process's write (a CLI command) is waited f
 WEBCHAT_WAKEUPS = "shishi_webchat"
 
 
+def _still_open(dbapi_connection: Any) -> bool:
+    """The pool's check before it lends a PostgreSQL connection, without a round trip: asyncpg reads its socket all
+    the time (for notifications), so a connection the server closed (a restart, a terminated backend) is known to be
+    closed already, and the pool opens new ones. The dialect's own ping is BEGIN, a statement and ROLLBACK: three round
+    trips before every transaction, a third of an ordinary turn's (#18). A server that stops answering without closing
+    is caught by the statement timeout, as it was mid-transaction before."""
+    return not dbapi_connection.driver_connection.is_closed()
+
+
 def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> AsyncEngine:
     # hide_parameters: a failing statement is logged without its values (phone numbers, descriptions, sealed data).
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             echo=echo,
             hide_parameters=True,
@@ -47,6 +56,8 @@ def create_engine(url: str, *, echo: bool = False, immediate: bool = True) -> As
                 },
             },
         )
+        engine.dialect.do_ping = _still_open  # type: ignore[method-assign]
+        return engine
     engine = create_async_engine(
         url,
         echo=echo,

@@ -16,7 +16,7 @@ from storage.crypto import FieldCipher
 from storage.db import STATEMENT_TIMEOUT, create_engine
 from storage.models import InboxEntry
 from storage.uow import Database
-from tests.conftest import TEST_SECRET
+from tests.conftest import PG_ADMIN_URL, TEST_SECRET
 from tests.support.tcp_proxy import TcpProxy
 
 MARKER = "13800138000 张三 身份证 610102199001011234"
@@ -55,3 +55,29 @@ async def test_a_database_holding_every_packet_is_given_up_within_the_statement_
         await engine.dispose()
         await proxy.stop()
     assert waited < STATEMENT_TIMEOUT + 3, f"waited {waited:.0f}s"
+
+
+async def test_a_connection_whose_backend_the_server_ended_is_not_lent_again(pg_url: str) -> None:
+    """The pool checks a connection before lending it without a round trip (the server's close is already known):
+    after a backend is terminated, as a restart would, the next transaction runs on a new one instead of failing."""
+    import asyncpg
+
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as connection:
+            ended = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", ended)
+            for _ in range(100):  # the backend is gone from the server
+                if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", ended):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)  # the closed socket is read by the pooled connection
+        async with engine.connect() as connection:
+            serving = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert serving != ended
