@@ -429,7 +429,10 @@ class Follower:
         pushed = await self.pusher.push(message_xml(self.openid, kind, fields, created=created), openid=self.openid)
         self.pushes.append(pushed)
         if pushed.passive is not None and pushed.passive_kind == "text":
-            self.seen.append((time.monotonic(), pushed.passive))
+            if len(pushed.passive.encode()) > TEXT_LIMIT:  # WeChat shows the follower nothing of it
+                self.wechat.refused.append(("passive", 45002))
+            else:
+                self.seen.append((time.monotonic(), pushed.passive))
         return pushed
 
     async def text(self, content: str, msg_id: str | None = None) -> Pushed:
