@@ -24,8 +24,22 @@ def translator() -> Translator:
     return _translator
 
 
+class PlainOutbox:
+    """A row sealed at rest (a summary, a revealed number) stays as it is: a unit test holds no key and no rows."""
+
+    @staticmethod
+    def seal(payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
+    @staticmethod
+    def open(payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
+
 class NoDatabase:
     """Stands where a unit of work would; anything that reaches for the database fails the test loudly."""
+
+    outbox = PlainOutbox()
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"a unit test reached for the database ({name})")

@@ -72,7 +72,9 @@ async def test_steps_in_order_bad_input_asks_again_and_nothing_typed_is_lost() -
     assert summary.text.startswith(c.t("engine.summary_title", title=c.t("dispute.title")))
     turn = c.turn(choice="nav:submit")
     await engine.submit(turn, STORY)
-    assert DONE == [("-", {"category": "land", "description": "邻居把界桩挪了两米", "other_party": None})]
+    assert DONE == [
+        ("-", {"category": "land", "description": "邻居把界桩挪了两米", "other_party": None, engine.SENSITIVE: ()})
+    ]  # with the keys of the steps marked sensitive (none here): submit seals those
 
 
 async def test_back_returns_to_the_previous_step_with_its_answer_kept() -> None:
@@ -92,7 +94,9 @@ async def test_a_short_form_pauses_the_interview_and_gives_it_back_where_it_stoo
     engine.begin(turn, NOTE, context={"_ticket": 7})
     assert c.state.interview == "note" and c.said(turn)[-1].typed  # a typed answer: never numbered on WeChat
     back = await answer(c, text="当事人下午有空")
-    assert DONE == [("story", {"text": "当事人下午有空", "_ticket": 7})]  # done, and the story is back already
+    assert DONE == [
+        ("story", {"text": "当事人下午有空", "_ticket": 7, engine.SENSITIVE: ()})
+    ]  # done, and the story is back already
     assert c.state.interview == "story" and c.state.step == "description" and c.state.answers == {"category": "land"}
     assert back[-1].text.endswith(c.t("dispute.description"))  # and asked again
 
