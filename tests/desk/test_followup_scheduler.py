@@ -32,7 +32,7 @@ async def test_build_wires_a_scheduler_that_ticks_the_rows(sqlite_url: str, cloc
     await ticker.start()
     try:
         jobs = {job.id: job for job in ticker.scheduler.get_jobs()}
-        assert set(jobs) == {"follow-ups", "morning-digest"}
+        assert set(jobs) == {"follow-ups", "morning-digest", "retention"}  # retention: the daily job (#16)
         assert all(job.args == () and job.kwargs == {} for job in jobs.values())
         for _ in range(200):
             if ticker.fired >= 2:
