@@ -254,8 +254,9 @@ async def withdraw(turn: Turn, answers: Answers) -> None:
             actor_person_id=turn.person.id,
             now=turn.now,
             action=lifecycle.CANCELLED_BY_CITIZEN,
-            note=answers["reason"],
+            note=conceal(answers["reason"])[0],
             citizen_visible=True,
+            original=answers["reason"],
         )
     except lifecycle.IllegalTransition:
         turn.say("mytickets.closed", number=ticket.number)

@@ -12,6 +12,7 @@ from typing import Final
 from handlers.conversation.buttons import data
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Reply
+from handlers.conversation.personal import conceal
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import status_label, unit_label
 from handlers.tickets import lifecycle
@@ -86,8 +87,9 @@ async def move(
             actor_person_id=ctx.actor.person_id,
             now=ctx.now,
             action=action,
-            note=note,
+            note=conceal(note)[0] if note else None,  # a result or a reason typed by the officer: numbers masked
             citizen_visible=visible,
+            original=note,
         )
     except lifecycle.IllegalTransition:
         illegal(ctx, to_status)

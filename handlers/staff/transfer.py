@@ -9,6 +9,7 @@ from handlers.conversation.buttons import as_id, data
 from handlers.conversation.inputs import Text
 from handlers.conversation.interview import Answers, Step
 from handlers.conversation.messages import Button, Reply
+from handlers.conversation.personal import conceal
 from handlers.conversation.words import unit_label
 from handlers.staff.alerts import alert_unit
 from handlers.staff.context import PREFIX, WORKING, Ctx, can_move, illegal, move, tell_citizen, tell_officer, unit_of
@@ -83,7 +84,8 @@ async def _hand_over(ctx: Ctx, answers: Answers) -> None:
         return
     # The reason is for the receiving unit, not for the citizen's story of the ticket.
     note = reason if not receiver else f"{reason} / {receiver}"
-    await lifecycle.record(uow, ticket, "transfer_reason", actor_person_id=ctx.actor.person_id, now=ctx.now, note=note)
+    await lifecycle.record(uow, ticket, "transfer_reason", actor_person_id=ctx.actor.person_id, now=ctx.now,
+                           note=conceal(note)[0], original=note)  # fmt: skip
     ticket.unit_id, ticket.officer_id = target.id, None
     tr = ctx.turn.translator
     await alert_unit(

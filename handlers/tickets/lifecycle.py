@@ -77,8 +77,10 @@ async def transition(
     action: str | None = None,
     note: str | None = None,
     citizen_visible: bool = True,
+    original: str | None = None,
 ) -> TicketEvent:
-    """Move a ticket to `to_status` or raise IllegalTransition; the event is appended and StatusChanged recorded."""
+    """Move a ticket to `to_status` or raise IllegalTransition; the event is appended and StatusChanged recorded.
+    `original`: the note as written, when `note` holds it with numbers masked — kept sealed beside it."""
     from_status = ticket.status
     if not allowed(from_status, to_status):
         raise IllegalTransition(from_status, to_status)
@@ -91,6 +93,8 @@ async def transition(
     elif to_status in FINAL:
         ticket.closed_at = now
     event = await _append(uow, ticket, action or to_status, from_status, actor_person_id, now, note, citizen_visible)
+    if original is not None and original != note:
+        event.note_sealed = uow.cipher.encrypt(original)
     await uow.record(StatusChanged(ticket, from_status, to_status, actor_person_id))
     return event
 

@@ -75,7 +75,7 @@ async def test_list_story_add_and_withdraw(driver: DeskDriver, clock: FakeClock)
     assert row.attachments[0]["event"] is not None
 
     await walk.do(("press", f"my:cancel:{ticket.id}"))
-    await walk.do(("say", "已经和邻居协商解决了"))
+    await walk.do(("say", "已经和邻居协商解决了，有事打 13912345678"))
     withdrawn = await walk.do(("press", "nav:submit"))
     assert withdrawn[0].text == driver.t("zh_CN", "mytickets.cancel.done", number=ticket.number)
     assert f"my:add:{ticket.id}" not in buttons(withdrawn[-1]) and f"my:cancel:{ticket.id}" not in buttons(
@@ -86,12 +86,14 @@ async def test_list_story_add_and_withdraw(driver: DeskDriver, clock: FakeClock)
         row = await uow.tickets.get(ticket.id)
         assert row is not None and row.status == "cancelled" and row.closed_at is not None
         last = (await uow.tickets.events(ticket.id))[-1]
+        as_written = uow.tickets.note_of(last)
     assert (last.action, last.from_status, last.to_status, last.note) == (
         "cancelled_by_citizen",
         "new",
         "cancelled",
-        "已经和邻居协商解决了",
+        "已经和邻居协商解决了，有事打 139****5678",  # the reason's number masked where it is kept (#16)
     )
+    assert as_written == "已经和邻居协商解决了，有事打 13912345678"
     stale = await walk.do(("press", f"my:add:{ticket.id}"))
     assert stale[0].text == driver.t("zh_CN", "mytickets.closed", number=ticket.number)
 

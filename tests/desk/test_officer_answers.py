@@ -326,6 +326,9 @@ async def test_the_resolution_carries_the_result_and_a_rejection_says_where_else
     rejected = (await driver.replies(citizen))[-1]
     assert "同一纠纷已在法院立案" in rejected.text
     assert driver.t("zh_CN", "desk.tell.elsewhere", where="西乡县人民法院立案庭 0916-6212345") in rejected.text
+    async with driver.db.reading() as uow:  # kept on the ticket's record with the number masked, sealed as written
+        [kept] = [e for e in await uow.tickets.events(second.id) if e.to_status == "rejected" and e.note]
+        assert "6212345" not in (kept.note or "") and "0916-6212345" in uow.tickets.note_of(kept)
 
     third = await walk_every_step(driver, citizen, kinds(_t(driver, "zh_CN"))[0])
     await driver.press(officer, f"t:reject:{third.id}")

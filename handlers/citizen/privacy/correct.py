@@ -12,6 +12,7 @@ from handlers.conversation.buttons import data
 from handlers.conversation.inputs import Phone, Text
 from handlers.conversation.interview import Answers, Interview, Step
 from handlers.conversation.messages import Button, Reply
+from handlers.conversation.personal import conceal
 from handlers.conversation.turn import Turn
 from handlers.tickets import lifecycle
 from storage.crypto import mask_phone
@@ -72,7 +73,8 @@ async def save_fix(turn: Turn, answers: Answers) -> None:
         not_found(turn)
         return
     await lifecycle.record(turn.uow, ticket, CORRECTION, actor_person_id=turn.person.id, now=turn.now,
-                           note=str(answers["correction"]), citizen_visible=True)  # fmt: skip
+                           note=conceal(str(answers["correction"]))[0], citizen_visible=True,
+                           original=str(answers["correction"]))  # fmt: skip
     await tell_officer(turn, ticket, "privacy.alert.correction")
     turn.say("privacy.fix.done", number=ticket.number)
 
