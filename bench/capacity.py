@@ -201,6 +201,7 @@ def desk_planner(t: Translator) -> Callable[[Chat], Callable[[], int] | None]:
     agree, submit, skip = t(ZH, "consent.agree"), t(ZH, "engine.submit"), t(ZH, "nav.skip")
     dispute, sensitive = t(ZH, DISPUTE.title), t(ZH, "sensitive.agree")
     nav = {t(ZH, k) for k in ("nav.skip", "nav.back", "nav.cancel")}
+    rng = random.Random(18)  # category, county and township at random: the tickets spread over the units
 
     def press(chat: Chat, message: Sent, label: str) -> Callable[[], int]:
         return lambda: chat.user.press(message, label)
@@ -226,14 +227,15 @@ def desk_planner(t: Translator) -> Callable[[Chat], Callable[[], int] | None]:
             return lambda: chat.user.contact("+86 138 0013 8000")
         if isinstance(expects, Media):
             return press(chat, holder, skip) if holder is not None and skip in holder.labels else None
+        spread = step.key in ("category", "county", "township")
         options = getattr(expects, "options", None)
         if options:
-            label = t(ZH, options[0].label)
+            label = t(ZH, (rng.choice(options) if spread else options[0]).label)
             return press(chat, holder, label) if holder is not None and label in holder.labels else None
         choices = [label for label in (holder.labels if holder else []) if label not in nav]
         if step.key == "description" or not choices:
             return lambda: chat.user.text(DESCRIPTION)
-        return press(chat, holder, choices[0]) if holder is not None else None
+        return press(chat, holder, rng.choice(choices) if spread else choices[0]) if holder is not None else None
 
     return plan
 
