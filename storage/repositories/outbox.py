@@ -18,6 +18,15 @@ from storage.models import OutboxMessage
 UNCERTAIN = "uncertain: in flight when its sender stopped; not sent again (at most once)"
 
 
+def open_payload(cipher: FieldCipher, payload: dict[str, Any]) -> dict[str, Any]:
+    """A row's payload as written, whether it was sealed at rest or not."""
+    sealed = payload.get("sealed")
+    if not isinstance(sealed, str):
+        return payload
+    opened: dict[str, Any] = json.loads(cipher.decrypt(sealed))
+    return opened
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession, dialect: str, cipher: FieldCipher) -> None:
         self.session, self.dialect, self.cipher = session, dialect, cipher
@@ -27,11 +36,7 @@ class OutboxRepository:
         return {"sealed": self.cipher.encrypt(json.dumps(payload, ensure_ascii=False))}
 
     def open(self, payload: dict[str, Any]) -> dict[str, Any]:
-        sealed = payload.get("sealed")
-        if not isinstance(sealed, str):
-            return payload
-        opened: dict[str, Any] = json.loads(self.cipher.decrypt(sealed))
-        return opened
+        return open_payload(self.cipher, payload)
 
     async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
         """A turn's messages in one flush (one statement on PostgreSQL)."""

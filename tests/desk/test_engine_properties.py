@@ -30,6 +30,7 @@ from handlers.conversation.turn import Rules, State
 from handlers.desk import Desk
 from handlers.router import INTERVIEWS
 from storage.models import Conversation, Person, Ticket
+from storage.repositories.outbox import open_payload
 from storage.uow import Database
 from tests.conftest import FakeClock, open_db
 from tests.support.intake_walks import VALID_ID, leaked_ids, load_demo_units
@@ -248,7 +249,8 @@ def test_random_conversations_keep_the_desk_sound(sqlite_url: str, translator: T
             )
             seen["turns"] += 1
             assert not handled.duplicate
-            replies = [Reply.from_payload(m.payload) for m in handled.messages if m.recipient == chat_id]
+            replies = [Reply.from_payload(open_payload(db.cipher, m.payload)) for m in handled.messages
+                       if m.recipient == chat_id]  # fmt: skip
             assert replies, f"no reply to {fields}"
             for reply in replies:
                 assert reply.text not in apology, f"the desk failed on {fields} at {before}"

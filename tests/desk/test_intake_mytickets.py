@@ -123,7 +123,7 @@ async def test_the_assigned_officer_hears_of_added_information(driver: DeskDrive
             .scalars()
             .all()
         )
-    assert [Reply.from_payload(a.payload).text for a in alerts] == [
+    assert [Reply.from_payload(uow.outbox.open(a.payload)).text for a in alerts] == [
         driver.t("zh_CN", "mytickets.alert.info", number=ticket.number)
     ]
 

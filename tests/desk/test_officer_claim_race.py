@@ -66,7 +66,7 @@ async def test_a_hundred_simultaneous_claims_each_have_exactly_one_winner(
             rows = {t.id: t for t in (await uow.session.execute(select(Ticket))).scalars()}
             transcripts = {
                 chat.chat_id: [
-                    Reply.from_payload(r.payload).text
+                    Reply.from_payload(uow.outbox.open(r.payload)).text
                     for r in await uow.outbox.transcript("webchat", chat.chat_id, 0, 100_000)
                 ]
                 for chat in (a1, a2)

@@ -17,6 +17,7 @@ from handlers.router import SUBSCRIBERS
 from handlers.tickets import lifecycle
 from handlers.tickets.events import TicketOpened
 from storage.models import FollowUp, Officer, OutboxMessage, Ticket, TicketEvent
+from storage.repositories.outbox import open_payload
 from storage.uow import Database, UnitOfWork
 from tests.conftest import FakeClock
 
@@ -117,7 +118,7 @@ class World:
             return list(await uow.outbox.transcript("webchat", chat, 0, 10_000))
 
     async def texts(self, chat: str) -> list[str]:
-        return [Reply.from_payload(m.payload).text for m in await self.inbox(chat)]
+        return [Reply.from_payload(open_payload(self.db.cipher, m.payload)).text for m in await self.inbox(chat)]
 
     def t(self, msgid: str, **params: object) -> str:
         return self.translator("zh_CN", msgid, **params)
