@@ -33,7 +33,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,12 +155,15 @@ class LoadAPI(FakeBotAPI):
                 self.ready.append(chat)
         return response
 
-    def add_chats(self, ids: range | list[int], first: Callable[[Chat], Callable[[], int]]) -> None:
+    def add_chats(self, ids: Iterable[int], first: Callable[[Chat], Callable[[], int]], *, now: bool = False) -> None:
+        """Chats that join when the rate needs them, or (`now`) that take their turns from the start."""
         for user_id in ids:
             chat = Chat(self.user(user_id, "zh-hans"))
             chat.move = first(chat)
             self.chats[chat.user.chat_id] = chat
-            self.fresh.append(chat)
+            (self.ready if now else self.fresh).append(chat)
+            if now:
+                self.used.append(chat)
 
     def offer(self, step: Step) -> None:
         now = time.monotonic()

@@ -64,7 +64,7 @@ async def phase(name: str, url: str, args: argparse.Namespace, minutes: int, off
     duty = set(officers)
     async with LoadAPI(plan) as api:
         api.add_chats(range(500_000, 500_000 + args.chats), start_move)
-        api.add_chats(officers, lambda chat: lambda: chat.user.text("/duty"))
+        api.add_chats(officers, lambda chat: lambda: chat.user.text("/duty"), now=True)
         with tempfile.TemporaryDirectory(prefix="shishi-soak-") as tmp:
             desk = BotProcess(Path(tmp), telegram_env(api.base, url), name=name)
             await desk.astart(180.0)
