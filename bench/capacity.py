@@ -1,25 +1,20 @@
-"""Capacity, measured so that it can fail: open-loop arrivals over thousands of distinct Telegram chats, the offered
-rate stepped up until the p99 first-reply latency passes a second or errors appear, for the desk and for a bare
-aiogram echo bot (bench/echo_bot.py) in the same run, on SQLite and on PostgreSQL.
+"""Capacity, measured so that it can fail: open-loop arrivals over thousands of Telegram chats, the offered rate
+stepped up until p99 first reply passes a second or errors appear, for the desk and a bare aiogram echo bot
+(bench/echo_bot.py) in the same run, on SQLite and on PostgreSQL.
 
-    python -m bench.capacity                         # both backends, echo beside each (about 10 minutes)
-    python -m bench.capacity --backends postgres --start 40 --step-seconds 8
-    python -m bench.capacity --bots desk --start 120 --steps 1 --profile /tmp/desk   # py-spy at one rate
+    python -m bench.capacity                         # both backends, echo beside each (about 12 minutes)
+    python -m bench.capacity --bots desk --start 60 --steps 1 --profile /tmp/desk   # py-spy at one rate
 
-Open loop: an update is offered when its (Poisson) time comes, whatever the bot is doing. It goes to the chat whose
-answer has been complete longest, if for SETTLE seconds (so one chat's pace, Telegram's message a second, never binds,
-and the tail of one answer is never taken for the first message of the next), else to one more of `--chats` that never
-wrote: as many chats are in use as the rate and the answers' time need (hundreds to thousands; each step says how many),
-and each walks on quickly enough for the desk to see every turn of the walk. The desk's chats walk the dispute interview
-(/start, consent, the menu, each step, the submit, again), so about one update in twelve opens a ticket; the echo bot's
-chats just write. A step is sustained when every update offered in it was answered, its p99 first-reply latency (offered
-at the Bot API → the first message of the answer arriving there) is at most `--p99` and no chat stalled; each bot climbs
-until its own first failure, so the two are not held to one pace. After it, `--refine` bisections.
+An update is offered at its Poisson time whatever the bot is doing, to the chat whose answer has been complete longest
+if for SETTLE seconds (Telegram's message a second per chat never binds, and one answer's tail is never timed as the
+next one's reply), else to one more of `--chats`: as many chats are in use as the rate needs, each walking on. The
+desk's walk the dispute interview (one update in about twelve opens a ticket), the echo bot's just write. A step is
+sustained when every update was answered, p99 (offered at the Bot API → the answer's first message there) is at most
+`--p99` and no chat stalled; each bot climbs to its own first failure, then `--refine` bisections.
 
-The harness (the fake Bot API and the arrivals) runs in this process and competes for the same cores as the bot and
-PostgreSQL (2 on the machine the README names). Each step reports the harness's CPU, the bot's and the whole
-machine's; a step whose arrivals the harness could not offer on time is marked "harness-bound", and a rate found only
-by such a step is a floor of the bot's, not its capacity.
+The harness (fake Bot API, arrivals) runs in this process on the same cores as the bot and PostgreSQL (2 on the
+machine the README names): each step reports the harness's, the bot's and the machine's CPU, and a rate found only
+where the harness fell behind is a floor ("≥"), its verdict undetermined.
 """
 
 from __future__ import annotations
@@ -39,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.intake import DESCRIPTION, postgres_database, start_echo, telegram_env, wait_polling, which_step
+from bench.machine import cpu_seconds
 from bot.i18n import load_translator
 from handlers.conversation.i18n import Translator
 from handlers.conversation.inputs import Media, Phone
@@ -50,19 +46,6 @@ ZH = "zh_CN"
 SETTLE = 1.5  # the desk paces a chat at a message a second: this long without one, its answer is complete
 STALL = 10.0  # seconds a chat may wait for an answer it can act on before it counts as stalled
 LATE = 0.05  # an arrival offered this much after its time: the harness fell behind
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time of process `pid` (user + system), or of the whole machine when None (every core, idle excluded)."""
-    if pid is None:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        return (sum(map(int, fields)) - int(fields[3]) - int(fields[4])) / TICK
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(stat[11]) + int(stat[12])) / TICK
 
 
 @dataclass
@@ -96,8 +79,7 @@ class Step:
         return self.answered == self.offered > 0 and self.q(0.99) <= bound and not (self.stalled or self.starved)
 
     def harness_bound(self, bound: float) -> bool:
-        """The harness fell behind (late arrivals, a core of its own used up) or ran out of chats while the bot kept
-        up (a bot that answers late leaves every chat waiting: that is the bot's failure, not the harness's)."""
+        """Late arrivals, a core used up, or no chat left while the bot kept up (a late bot keeps every chat busy)."""
         starved = self.starved > 0 and self.q(0.99) <= bound
         return self.late > 0.01 * self.offered or starved or self.cpu.get("harness", 0) > 0.9
 
@@ -190,8 +172,12 @@ class LoadAPI(FakeBotAPI):
                 step.stalled += 1
                 self.pending.pop(chat.user.chat_id, None)
                 chat.got, chat.submitted = [], False
-                chat.move = lambda c=chat: c.user.text("/start")
+                chat.move = start(chat)
                 self.ready.append(chat)
+
+
+def start(chat: Chat) -> Callable[[], int]:
+    return lambda: chat.user.text("/start")
 
 
 def echo_planner(chat: Chat) -> Callable[[], int] | None:
@@ -213,7 +199,7 @@ def desk_planner(t: Translator) -> Callable[[Chat], Callable[[], int] | None]:
         got = chat.got
         if chat.submitted:  # the receipt came: the same citizen starts again (another matter)
             chat.submitted = False
-            return lambda: chat.user.text("/start")
+            return start(chat)
         holder = next((m for m in reversed(got) if m.inline), None)
         if holder is not None:
             for label in (agree, dispute, sensitive):
@@ -241,10 +227,6 @@ def desk_planner(t: Translator) -> Callable[[Chat], Callable[[], int] | None]:
         return press(chat, holder, rng.choice(choices) if spread else choices[0]) if holder is not None else None
 
     return plan
-
-
-def start_move(chat: Chat) -> Callable[[], int]:
-    return lambda: chat.user.text("/start")
 
 
 async def run_step(api: LoadAPI, rate: float, seconds: float, pid: int | None) -> Step:
@@ -325,7 +307,7 @@ class Result:
 async def run_bot(bot: str, backend: str, args: argparse.Namespace, workdir: Path, url: str | None) -> Result:
     planner = echo_planner if bot == "echo" else desk_planner(load_translator())
     async with LoadAPI(planner) as api:
-        first = echo_planner if bot == "echo" else start_move
+        first = echo_planner if bot == "echo" else start
         api.add_chats(range(500_000, 500_000 + args.chats), first)  # type: ignore[arg-type]
         spy = None
         if bot == "echo":

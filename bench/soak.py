@@ -23,20 +23,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.capacity import Chat, LoadAPI, desk_planner, run_step, start_move
+from bench.capacity import Chat, LoadAPI, desk_planner, run_step, start
 from bench.city import ensure_database, generate, plain_url
 from bench.intake import postgres_database, telegram_env, wait_polling
+from bench.machine import rss_mb
 from bot.i18n import load_translator
 from tests.support.processes import BotProcess
 
 TARGET_MB = 50.0
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def officer_chats(url: str, count: int) -> list[int]:
@@ -63,7 +57,7 @@ async def phase(name: str, url: str, args: argparse.Namespace, minutes: int, off
 
     duty = set(officers)
     async with LoadAPI(plan) as api:
-        api.add_chats(range(500_000, 500_000 + args.chats), start_move)
+        api.add_chats(range(500_000, 500_000 + args.chats), start)
         api.add_chats(officers, lambda chat: lambda: chat.user.text("/duty"), now=True)
         with tempfile.TemporaryDirectory(prefix="shishi-soak-") as tmp:
             desk = BotProcess(Path(tmp), telegram_env(api.base, url), name=name)
