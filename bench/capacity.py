@@ -365,7 +365,7 @@ def report(results: list[Result], args: argparse.Namespace) -> bool:
         verdict = "meets" if ratio >= 0.5 else "MISSES"
         # a floor leaves the ratio open upwards (the desk's) or downwards (the echo bot's)
         if (desk.floor and echo.floor) or (desk.floor and ratio < 0.5) or (echo.floor and ratio >= 0.5):
-            verdict = "UNDETERMINED (a floor: see harness-bound)"
+            verdict = "UNDETERMINED (a floor: it never failed, or only where the harness fell behind)"
         met = met and verdict == "meets"
         print(f"{desk.backend:<9} desk {desk.text()}, echo {echo.text()}: {ratio:.2f}× echo (target ≥ 0.5) — {verdict}")
         rows.append({"backend": desk.backend, "desk": desk.best, "echo": echo.best, "ratio": ratio,
