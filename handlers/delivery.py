@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from handlers.citizen.sms import CODE_KIND
 from handlers.conversation.messages import ESSENTIAL_NOTICES
 from handlers.conversation.outbox import PRIORITY_REPLY
 from handlers.conversation.quiet import citizen_not_before
 from handlers.conversation.turn import Clock
 from handlers.followups.ladder import CALL_CITIZEN
 from handlers.outreach.rules import forget_unreachable
-from storage.models import FollowUp, OutboxMessage
+from storage.models import FollowUp, OutboxMessage, SmsSent
 from storage.repositories.broadcasts import BROADCAST_KIND
 from storage.uow import Database, UnitOfWork
 
@@ -339,3 +340,44 @@ async def _call_task(uow: UnitOfWork, row: OutboxMessage, now: datetime, ladder:
         FollowUp(ticket_id=ticket.id, kind=CALL_CITIZEN, due_at=now, status="pending", attempts=0,
                  params={"outbox": row.id}, created_at=now, key=f"call:{ticket.id}:{ladder.day(now)}")
     )  # fmt: skip
+
+
+CODES_PER_DAY: Final = 5  # codes one person may ask for a day: an SMS costs money and can be used to annoy someone
+
+
+@dataclass(frozen=True)
+class SmsReservation:
+    phone: str | None = None  # the number to send to, in full, once reserved
+    refused: Outcome | None = None
+
+
+async def reserve_sms(db: Database, delivery: Delivery, ladder: Ladder, now: datetime, *, code: bool) -> SmsReservation:
+    """The SMS rung's rules, in one transaction before the request: the person's phone row locked (one SMS of theirs
+    at a time, so the caps hold across processes); only a confirmed mobile (a one-time code goes to the one being
+    confirmed); a few codes a day; notices never in quiet hours unless urgent and a few per ticket and person a day;
+    the SMS recorded and the row marked started (at most once)."""
+    if delivery.person_id is None:
+        return SmsReservation(refused=NotNow("no_person"))
+    async with db() as uow:
+        phone = await uow.reach.phone(delivery.person_id, for_update=True)
+        if phone is None or phone.landline or (not code and phone.confirmed_at is None):
+            return SmsReservation(refused=NotNow("no_phone"))
+        day, number = ladder.day(now), delivery.facts.get("number")
+        if code:
+            if await uow.reach.sms_count(day, person_id=delivery.person_id, kind=CODE_KIND) >= CODES_PER_DAY:
+                return SmsReservation(refused=Failed("sms codes: daily cap", retry=False))
+        else:
+            quiet_end = citizen_not_before(ladder.quiet, now, ladder.zone, urgent=delivery.urgent)
+            if quiet_end is not None:
+                return SmsReservation(refused=RetryAfter(max((quiet_end - now).total_seconds(), 1.0)))
+            over = number and await uow.reach.sms_count(day, ticket_number=number) >= ladder.sms_per_ticket_day
+            if over or await uow.reach.sms_count(day, person_id=delivery.person_id) >= ladder.sms_per_person_day:
+                return SmsReservation(refused=NotNow("sms_cap"))
+        sent = SmsSent(person_id=delivery.person_id, outbox_id=delivery.id, ticket_number=number,
+                       kind=CODE_KIND if code else "notice", day=day, created_at=now)  # fmt: skip
+        if not await uow.reach.record_sms(sent):
+            return SmsReservation(refused=Failed("sms recorded before: not sent twice", retry=False))
+        await uow.outbox.mark_started([delivery.id], now)
+        number_in_full = uow.cipher.decrypt(phone.phone_sealed)
+        await uow.commit()
+    return SmsReservation(phone=number_in_full)
