@@ -9,9 +9,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 
@@ -278,7 +278,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _retention(settings: Settings) -> int:
+async def _retention(settings: Settings, _: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.app import open_database, rules_for
@@ -297,6 +297,19 @@ async def _retention(settings: Settings) -> int:
     return 0
 
 
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "guide": _guide,
+    "invite": _invite,
+    "wechat": _wechat_menu,
+    "units": _units,
+    "report": _report,
+    "keys": _keys,
+    "audit": _audit,
+    "retention": _retention,
+    "privacy": _privacy,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -310,33 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _upgrade(settings)
         print("database is up to date")
         return 0
-    if command == "guide":
+    if command in COMMANDS:
         _upgrade(settings)
-        return asyncio.run(_guide(settings, args))
-    if command == "invite":
-        _upgrade(settings)
-        return asyncio.run(_invite(settings, args))
-    if command == "wechat":
-        _upgrade(settings)
-        return asyncio.run(_wechat_menu(settings, args))
-    if command == "units":
-        _upgrade(settings)
-        return asyncio.run(_units(settings, args))
-    if command == "report":
-        _upgrade(settings)
-        return asyncio.run(_report(settings, args))
-    if command == "keys":
-        _upgrade(settings)
-        return asyncio.run(_keys(settings, args))
-    if command == "audit":
-        _upgrade(settings)
-        return asyncio.run(_audit(settings, args))
-    if command == "retention":
-        _upgrade(settings)
-        return asyncio.run(_retention(settings))
-    if command == "privacy":
-        _upgrade(settings)
-        return asyncio.run(_privacy(settings, args))
+        return asyncio.run(COMMANDS[command](settings, args))
     from bot.app import serve
 
     _upgrade(settings)
