@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,27 +115,25 @@ class OutboxRepository:
         if not heads or len(heads) >= limit:
             return heads
         held = {h.id for h in heads}
-        unsent = OutboxMessage.status.in_([fixed("pending"), fixed("sending")])
         behind = and_(
             OutboxMessage.rung == fixed("chat"),
             OutboxMessage.channel == channel,
             OutboxMessage.recipient.in_({h.recipient for h in heads}),
             OutboxMessage.id.not_in(held),
-            unsent,
+            OutboxMessage.status.in_([fixed("pending"), fixed("sending")]),
         )
-        queue = (await self.session.execute(select(OutboxMessage.id, OutboxMessage.recipient,
-                                                   OutboxMessage.priority).where(behind))).all()  # fmt: skip
-        if not queue:
+        mine = await self._lock(select(OutboxMessage).where(due, behind), limit - len(heads))
+        if not mine:
             return heads
-        mine = await self._lock(select(OutboxMessage).where(due, behind), len(queue))
+        # Each chat's unsent rows this claim does not hold (yet): held elsewhere, deferred, in flight, or among `mine`.
+        unheld: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        rows = select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.priority)
+        for i, recipient, priority in (await self.session.execute(
+                rows.where(behind, OutboxMessage.id < max(r.id for r in mine)))).all():  # fmt: skip
+            unheld[recipient].append((i, priority))
         taken = list(heads)
         for row in mine:  # most urgent first, then oldest: whatever a row must not overtake comes before it
-            if len(taken) >= limit:
-                break
-            blockers = {i for i, r, p in queue if r == row.recipient and i < row.id and p <= row.priority}
-            blockers |= {h.id for h in heads if h.recipient == row.recipient and h.id < row.id
-                         and h.priority <= row.priority}  # fmt: skip
-            if blockers <= held:
+            if all(i in held for i, p in unheld[row.recipient] if i < row.id and p <= row.priority):
                 taken.append(row)
                 held.add(row.id)
         return sorted(taken, key=lambda r: (r.priority, r.id))
