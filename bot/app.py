@@ -31,6 +31,7 @@ from handlers.conversation.i18n import Translator
 from handlers.conversation.turn import Clock, Rules, system_clock
 from handlers.delivery import CHAT, Ladder
 from handlers.desk import Desk
+from handlers.tickets.retention import RetentionPolicy
 from handlers.tickets.units import has_units, load_units
 from storage.crypto import FieldCipher, load_or_create_secret
 from storage.uow import Database
@@ -80,13 +81,9 @@ def read_emergency_words(path: Path) -> dict[str, Lexicon]:
     return parse_words(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
-def read_retention(path: Path) -> dict[str, Any]:
+def read_retention(path: Path) -> RetentionPolicy:
     """The retention terms (demo/retention.toml by default); a broken file stops the start."""
-    from handlers.citizen.privacy.policy import RetentionPolicy
-
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    RetentionPolicy.parse(data)
-    return data
+    return RetentionPolicy.parse(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
 def read_clusters(path: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Button, Incoming, Reply
 from handlers.conversation.outbox import PRIORITY_REPLY, Outbox
 from handlers.tickets.deadlines import Deadlines, default_deadlines
+from handlers.tickets.retention import RetentionPolicy
 from storage.models import ChatIdentity, Conversation, OutboxMessage, Person
 from storage.uow import UnitOfWork
 
@@ -39,7 +40,7 @@ class Rules:
     public_url: str = ""  # where this desk's HTTP server is reached from outside, for links sent in chat (#17)
     clusters: Mapping[str, Any] = field(default_factory=dict)  # the cluster thresholds' data file, parsed (#17)
     privacy_contact: str = ""  # whom a citizen asks about their personal data, named in /privacy (#16)
-    retention: Mapping[str, Any] = field(default_factory=dict)  # the retention policy's data file, parsed (#16)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy.promised)  # terms per ticket kind (#16)
     uploads_dir: str = ""  # where the web chat keeps uploads, so erasure removes a person's files (#16)
 
     @property

@@ -16,6 +16,7 @@ from handlers.conversation.turn import Rules
 from handlers.conversation.words import stamp
 from handlers.desk import Desk
 from handlers.router import INTERVIEWS
+from handlers.tickets.retention import RetentionPolicy
 from storage.models import Ticket, TicketErasure
 from tests.conftest import Chat, DeskDriver
 from tests.support.officer_world import DeskMoves, join, load_demo
@@ -37,12 +38,12 @@ def rights_driver(driver: DeskDriver) -> DeskDriver:
     return DeskDriver(Desk(driver.db, driver.translator, rules, driver.desk.clock), driver.db, driver.translator)
 
 
-def _retention() -> dict[str, object]:
+def _retention() -> RetentionPolicy:
     import tomllib
 
     from bot.app import DEMO_RETENTION
 
-    return tomllib.loads(DEMO_RETENTION.read_text(encoding="utf-8"))
+    return RetentionPolicy.parse(tomllib.loads(DEMO_RETENTION.read_text(encoding="utf-8")))
 
 
 async def file_fraud_report(driver: DeskDriver, chat: Chat) -> Ticket:

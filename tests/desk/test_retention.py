@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.app import DEMO_RETENTION
-from handlers.citizen.privacy.policy import RetentionPolicy
 from handlers.citizen.privacy.retention import apply_retention
 from handlers.conversation.turn import Rules
+from handlers.tickets.retention import RetentionPolicy
 from storage.models import InboxEntry, OutboxMessage, Ticket, TicketErasure
 from tests.conftest import DeskDriver, FakeClock
 from tests.support.intake_walks import VALID_ID
@@ -66,7 +66,7 @@ async def test_retention_purges_exactly_what_expired(driver: DeskDriver, clock: 
             uow.session.add(row)
         await uow.commit()
 
-    rules = Rules(retention=RETENTION)
+    rules = Rules(retention=RetentionPolicy.parse(RETENTION))
     report = await apply_retention(driver.db, driver.translator, rules, clock())
     assert (report.tickets, report.kept, report.inbox) == (3, 1, 1)
     assert report.outbox == 2 and report.told == 1

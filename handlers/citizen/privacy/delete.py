@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Final
 
 from handlers.citizen.privacy.erase import erase_person
-from handlers.citizen.privacy.policy import RetentionPolicy, basis_text
 from handlers.conversation.buttons import data
 from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Turn
 from handlers.tickets import lifecycle
+from handlers.tickets.retention import basis_text
 
 PREFIX: Final = "pv"
 ERASED_AUDIT: Final = "erased_person"
@@ -49,7 +49,7 @@ async def confirmed(turn: Turn, answer: str) -> None:
     if await _staff(turn):
         turn.say("privacy.delete.staff")
         return
-    policy = RetentionPolicy.parse(turn.rules.retention)
+    policy = turn.rules.retention
     person_id = turn.person.id
     erased = await erase_person(turn, policy)
     await turn.uow.audit.add(person_id, ERASED_AUDIT, None, turn.now)

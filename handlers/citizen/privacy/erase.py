@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from handlers.citizen.mytickets import tell_officer
-from handlers.citizen.privacy.policy import Keep, RetentionPolicy
 from handlers.conversation.turn import Effects, Turn
 from handlers.tickets import lifecycle
+from handlers.tickets.retention import Keep, RetentionPolicy
 from storage.models import Ticket, TicketErasure
 
 DELETED: Final = "deleted"

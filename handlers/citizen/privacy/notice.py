@@ -8,13 +8,13 @@ from typing import Final
 
 from handlers.citizen import consent
 from handlers.citizen.privacy import copy, correct, delete
-from handlers.citizen.privacy.policy import RetentionPolicy, basis_text
 from handlers.conversation import engine
 from handlers.conversation.buttons import Data, data
 from handlers.conversation.menu import main_menu
 from handlers.conversation.messages import Reply
 from handlers.conversation.turn import Turn
 from handlers.conversation.words import kind_label
+from handlers.tickets.retention import basis_text
 
 PREFIX: Final = "pv"
 
@@ -27,7 +27,7 @@ async def show(turn: Turn, args: str = "") -> None:
     person = turn.person
     identities = await turn.uow.people.identities_of(person.id)
     held = await turn.uow.rights.held(person.id, [(i.channel, i.external_id) for i in identities])
-    policy = RetentionPolicy.parse(turn.rules.retention)
+    policy = turn.rules.retention
     tr, locale = turn.translator, turn.locale
     terms = [
         turn.t("privacy.term", kind=kind_label(tr, locale, kind), years=term.years,

@@ -11,11 +11,11 @@ from typing import Final
 
 from handlers.citizen.privacy.erase import RETENTION, remove_files
 from handlers.citizen.privacy.erase import erase_ticket as erase
-from handlers.citizen.privacy.policy import Keep, RetentionPolicy
 from handlers.conversation.i18n import Translator
 from handlers.conversation.messages import Reply
 from handlers.conversation.outbox import PRIORITY_ALERT
 from handlers.conversation.turn import Effects, Rules
+from handlers.tickets.retention import Keep, RetentionPolicy
 from storage.repositories.webchat import attachment_refs, forget_uploads, stale_uploads
 from storage.uow import Database
 
@@ -95,7 +95,7 @@ async def apply_retention(
     db: Database, translator: Translator, rules: Rules, now: datetime, *, batch: int = BATCH
 ) -> RetentionReport:
     """What expired by `now` is pseudonymised or removed; admins hear of it when anything was."""
-    policy = RetentionPolicy.parse(rules.retention)
+    policy = rules.retention
     report = RetentionReport()
     await _tickets(db, translator, rules, policy, now, report, batch)
     await _housekeeping(db, rules, policy, now, report)

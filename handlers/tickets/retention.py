@@ -96,6 +96,11 @@ class RetentionPolicy:
         )
         return cls(default, kinds, housekeeping)
 
+    @classmethod
+    def promised(cls) -> RetentionPolicy:
+        """Without a data file: the notice's promise, 3 years after closing, nothing kept."""
+        return cls.parse({})
+
     def term(self, kind: str) -> Term:
         return self.kinds.get(kind, self.default)
 
